@@ -36,13 +36,10 @@ def check_matrix(x: Any, name: str, *, finite: bool = True) -> Any:
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     if x.ndim != 2:
-        raise ValueError(
-            f"{name} must be 2-D, (n_samples, n_columns); got shape {tuple(x.shape)}"
-        )
+        raise ValueError(f"{name} must be 2-D, (n_samples, n_columns); got shape {tuple(x.shape)}")
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(
-            f"{name} is empty: got shape {tuple(x.shape)}; "
-            "expected at least one row and one column"
+            f"{name} is empty: got shape {tuple(x.shape)}; expected at least one row and one column"
         )
     if finite:
         bad = _nonfinite_columns(x)
@@ -72,8 +69,7 @@ def check_same_backend(a: Any, b: Any, names: tuple[str, str]) -> None:
         )
     if is_tensor(a) and a.device != b.device:
         raise ValueError(
-            f"{names[0]} and {names[1]} must be on the same device; "
-            f"got {a.device} and {b.device}"
+            f"{names[0]} and {names[1]} must be on the same device; got {a.device} and {b.device}"
         )
 
 

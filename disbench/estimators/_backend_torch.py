@@ -43,9 +43,7 @@ class TorchOps:
 
     @staticmethod
     def full(shape: tuple[int, ...], value: float, like: Any) -> Any:
-        return torch.full(
-            shape, value, dtype=torch.float64, device=like.device
-        )
+        return torch.full(shape, value, dtype=torch.float64, device=like.device)
 
     @staticmethod
     def amin(x: Any) -> Any:
@@ -110,7 +108,5 @@ class TorchOps:
     @staticmethod
     def searchsorted(sorted_columns: Any, values: Any) -> Any:
         """Per column j, how many of ``sorted_columns[:, j]`` are <= each of ``values[:, j]``."""
-        found = torch.searchsorted(
-            sorted_columns.T.contiguous(), values.T.contiguous(), right=True
-        )
+        found = torch.searchsorted(sorted_columns.T.contiguous(), values.T.contiguous(), right=True)
         return found.T

@@ -57,7 +57,8 @@ def mutual_information_discrete(
     ``I(z; v) = Σ_{a,b} (n_ab / n) (log n_ab + log n - log n_a - log n_b)`` over nonzero
     cells; Miller–Madow adds ``(m_z + m_v - m_zv - 1) / (2n)``, the correction of the three
     entropies in ``H(z) + H(v) - H(z, v)``. Estimates below zero (rounding, or the
-    Miller–Madow term) are clipped to 0. Inputs are labels from 0 with the given sizes.
+    Miller–Madow term) are clipped to 0, and a pair in which either variable takes a single
+    value is exactly 0, as in scikit-learn. Inputs are labels from 0 with the given sizes.
     """
     ops = ops_for(codes)
     xp = ops.xp
@@ -67,6 +68,8 @@ def mutual_information_discrete(
     code_counts = label_counts(codes, code_sizes).reshape(-1)
     factor_counts = label_counts(factors, factor_sizes)
     log_n = np.log(n)
+    occupied_code = ops.float64((code_counts.reshape(n_codes, width) > 0).sum(1))
+    occupied_factor = ops.float64((factor_counts > 0).sum(1))
     columns = []
     # One factor at a time keeps memory at O(n · n_codes); each step covers every code.
     for k in range(factors.shape[1]):
@@ -90,9 +93,10 @@ def mutual_information_discrete(
         )
         mi = ops.bincount(which_code, weights=terms, minlength=n_codes) / n
         if miller_madow:
-            m_joint = ops.float64(ops.bincount(which_code, minlength=n_codes))
-            m_code = ops.float64((code_counts.reshape(n_codes, width) > 0).sum(1))
-            m_factor = float((factor_counts[k] > 0).sum())
-            mi = mi + (m_code + m_factor - m_joint - 1.0) / (2.0 * n)
+            occupied_joint = ops.float64(ops.bincount(which_code, minlength=n_codes))
+            mi = mi + (occupied_code + occupied_factor[k] - occupied_joint - 1.0) / (2.0 * n)
         columns.append(mi)
-    return xp.clip(ops.stack_columns(columns), 0.0, None)
+    mi = xp.clip(ops.stack_columns(columns), 0.0, None)
+    # A variable with one value carries no information; without this, rounding leaves ~1e-16.
+    informative = (occupied_code[:, None] > 1) & (occupied_factor[None, :] > 1)
+    return xp.where(informative, mi, 0.0)

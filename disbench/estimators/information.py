@@ -22,7 +22,11 @@ from disbench.estimators.discrete import (
     mutual_information_discrete,
 )
 from disbench.estimators.discretize import STRATEGIES, _discretize
-from disbench.estimators.knn import mutual_information_knn_cd, mutual_information_ksg
+from disbench.estimators.knn import (
+    add_jitter,
+    mutual_information_knn_cd,
+    mutual_information_ksg,
+)
 
 ESTIMATORS = ("plugin", "miller_madow", "knn_cd", "ksg")
 ENTROPY_ESTIMATORS = ("plugin", "miller_madow")
@@ -39,6 +43,8 @@ def mutual_information(
     factor_discretizer: str = "unique",
     n_neighbors: int = 3,
     normalization: str | None = None,
+    jitter: float = 0.0,
+    random_state: int | np.random.Generator = 0,
 ) -> Any:
     """Mutual information I(z_j; v_k) of every code with every factor, in nats.
 
@@ -72,6 +78,12 @@ def mutual_information(
         (plug-in entropies of the discretised variables, Miller–Madow ones with that
         estimator). A pair whose normaliser is 0 has I = 0 and gets 0. ``knn_cd`` allows only
         ``"factor"``; ``ksg`` allows none.
+    jitter : float, default=0.0
+        Nearest-neighbour estimators only: add Gaussian noise of standard deviation
+        ``jitter · max(std, mean |x|)`` to each continuous column before the search, to
+        break ties (scikit-learn always adds it, with ``jitter = 1e-10``). 0 adds none.
+    random_state : int or numpy.random.Generator, default=0
+        Seeds the jitter.
 
     Returns
     -------
@@ -85,12 +97,15 @@ def mutual_information(
     nearest-neighbour estimators search sorted columns, since each pair is one-dimensional.
     Memory is O(n_samples · (n_codes + n_factors)) plus the occupied joint cells.
 
-    Tie policy of the nearest-neighbour estimators: no noise is added. On tie-free data the
-    numbers are scikit-learn's (``mutual_info_classif``, ``mutual_info_regression``; their
-    private ``_compute_mi_cd`` and ``_compute_mi_cc`` to 1e-9). scikit-learn adds noise of
-    relative size 1e-10 to continuous columns to break ties; with ties (quantised codes)
-    this estimator counts tied neighbours deterministically instead, by the rule in
-    ``disbench.estimators.knn``. Add jitter yourself if you want scikit-learn's behaviour.
+    Tie policy of the nearest-neighbour estimators: no noise is added unless ``jitter`` asks
+    for it. On tie-free data the numbers are then scikit-learn's (``mutual_info_classif``,
+    ``mutual_info_regression``; their private ``_compute_mi_cd`` and ``_compute_mi_cc`` to
+    1e-9), whose own 1e-10 noise changes a neighbour count only for near-equal distances.
+    Tied values are counted by the rule in ``disbench.estimators.knn``: a neighbour at
+    exactly the k-th distance is not "strictly closer". Heavily tied codes (quantised, or
+    with many repeated values) can then make every k-th distance 0 and the estimate
+    collapse to 0; pass ``jitter=1e-10`` for scikit-learn's tie-breaking, or use the
+    plug-in estimator with ``code_discretizer="unique"`` for codes that are discrete.
 
     References
     ----------
@@ -117,6 +132,8 @@ def mutual_information(
     check_choice(normalization, "normalization", NORMALIZATIONS)
     num_bins = check_positive_int(num_bins, "num_bins")
     n_neighbors = check_positive_int(n_neighbors, "n_neighbors")
+    if not jitter >= 0:
+        raise ValueError(f"jitter must be >= 0; got {jitter!r}")
     check_same_backend(codes, factors, ("codes", "factors"))
     codes = check_matrix(codes, "codes")
     factors = check_matrix(factors, "factors")
@@ -129,10 +146,14 @@ def mutual_information(
         )
     if estimator in ("knn_cd", "ksg") and n_neighbors >= codes.shape[0]:
         raise ValueError(
-            f"n_neighbors={n_neighbors} needs more than {n_neighbors} samples; "
-            f"got {codes.shape[0]}"
+            f"n_neighbors={n_neighbors} needs more than {n_neighbors} samples; got {codes.shape[0]}"
         )
 
+    if jitter > 0 and estimator in ("knn_cd", "ksg"):
+        code_seed, factor_seed = np.random.default_rng(random_state).integers(2**63, size=2)
+        codes = add_jitter(codes, jitter, int(code_seed))
+        if estimator == "ksg":
+            factors = add_jitter(factors, jitter, int(factor_seed))
     if estimator == "ksg":
         return mutual_information_ksg(codes, factors, n_neighbors=n_neighbors)
     factor_labels, factor_sizes = _discretize(factors, factor_discretizer, num_bins)

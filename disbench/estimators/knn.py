@@ -147,7 +147,7 @@ def mutual_information_ksg(codes: Any, factors: Any, *, n_neighbors: int) -> Any
     xp = ops.xp
     codes = _unit_variance(ops.float64(codes), ops)
     factors = _unit_variance(ops.float64(factors), ops)
-    n, n_codes = codes.shape
+    n = codes.shape[0]
     sorted_codes = ops.take(codes, ops.argsort(codes))
     constant = float(scipy.special.digamma(n)) + float(scipy.special.digamma(n_neighbors))
     columns = []
@@ -160,6 +160,24 @@ def mutual_information_ksg(codes: Any, factors: Any, *, n_neighbors: int) -> Any
         mi = constant - ops.digamma(n_x + 1).mean(0) - ops.digamma(n_y + 1).mean(0)
         columns.append(mi)
     return xp.clip(ops.stack_columns(columns), 0.0, None)
+
+
+def add_jitter(x: Any, jitter: float, seed: int) -> Any:
+    """``x`` plus Gaussian noise of standard deviation ``jitter · max(std_j, mean_j |x|)`` per
+    column: scikit-learn's tie-breaking noise (its ``jitter`` is 1e-10), seeded.
+
+    The noise is drawn on the device of ``x``; numpy and torch draw different streams.
+    """
+    ops = ops_for(x)
+    x = ops.float64(x)
+    scale = jitter * ops.xp.maximum(ops.std(x), ops.xp.abs(x).mean(0))
+    if ops.xp is np:
+        return x + scale * np.random.default_rng(seed).standard_normal(x.shape)
+    import torch
+
+    generator = torch.Generator(device=x.device).manual_seed(seed)
+    noise = torch.randn(x.shape, generator=generator, dtype=x.dtype, device=x.device)
+    return x + scale * noise
 
 
 def _unit_variance(x: Any, ops: Any) -> Any:

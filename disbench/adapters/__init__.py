@@ -1,0 +1,1 @@
+"""Model files and callables turned into an ``Encoder`` (DESIGN.md, "Adapters")."""

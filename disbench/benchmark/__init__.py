@@ -1,0 +1,1 @@
+"""Data sets, sampling plans, extraction, the evaluate pipeline, sweeps and executors."""

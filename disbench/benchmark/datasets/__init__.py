@@ -1,0 +1,1 @@
+"""Ground-truth-factor data sets: factors in, observations out (DESIGN.md, "Data sets")."""

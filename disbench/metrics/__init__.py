@@ -1,0 +1,1 @@
+"""Disentanglement metrics, one module per metric family, and their registry."""

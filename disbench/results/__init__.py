@@ -1,0 +1,1 @@
+"""Result records, the store, comparison tables and plots (DESIGN.md, "Results")."""

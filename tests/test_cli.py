@@ -1,0 +1,34 @@
+"""The ``disbench`` command as a user runs it."""
+
+import subprocess
+import sys
+
+from disbench import estimators
+from disbench.cli import main
+
+
+def run_disbench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "disbench.cli", *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_help_lists_the_commands():
+    result = run_disbench("--help")
+    assert result.returncode == 0
+    assert "estimators" in result.stdout and "usage: disbench" in result.stdout
+
+
+def test_estimators_lists_every_estimator_discretizer_and_normalization(capsys):
+    assert main(["estimators"]) == 0
+    out = capsys.readouterr().out
+    for name in (*estimators.ESTIMATORS, *estimators.DISCRETIZERS, *estimators.NORMALIZATIONS):
+        assert f"\n  {name} " in out
+    assert "units: nats" in out
+
+
+def test_unknown_command_is_a_usage_error():
+    result = run_disbench("frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice: 'frobnicate'" in result.stderr
+    assert "Traceback" not in result.stderr
