@@ -118,8 +118,8 @@ def mutual_information(
     Examples
     --------
     >>> import numpy as np
-    >>> v = np.repeat(np.arange(4), 25)
-    >>> z = np.stack([v + 0.5, np.tile(np.arange(4), 25)], axis=1)
+    >>> v = np.repeat(np.arange(4), 24)
+    >>> z = np.stack([v + 0.5, np.tile(np.arange(4), 24)], axis=1)
     >>> mutual_information(z, v, code_discretizer="unique").round(4).tolist()
     [[1.3863], [0.0]]
     >>> mutual_information(z, v, code_discretizer="unique", normalization="factor").tolist()
