@@ -126,8 +126,7 @@ def _quantile_labels(x: Any, num_bins: int, ops: Any) -> Any:
     n = x.shape[0]
     order = ops.argsort(x)
     ordered = ops.take(x, order)
-    position = ops.arange(n, x)[:, None] + 0 * order
     new = ops.concat([ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]])
     # The rank of a value is the position of the first of its ties in sorted order.
-    rank = ops.cummax(ops.xp.where(new, position, 0 * position))
+    rank = ops.cummax(ops.xp.where(new, ops.arange(n, x)[:, None], 0))
     return ops.scatter(order, (rank * num_bins) // n)
