@@ -71,13 +71,17 @@ class NumpyOps:
 
     @staticmethod
     def take(x: Any, index: Any) -> Any:
-        return np.take_along_axis(x, index, axis=0)
+        """``np.take_along_axis(x, index, 0)``, as one flat gather: about twice as fast."""
+        columns = x.shape[1]
+        return np.take(np.ravel(x), index * columns + np.arange(columns))
 
     @staticmethod
     def scatter(index: Any, values: Any) -> Any:
-        out = np.empty_like(values)
-        np.put_along_axis(out, index, values, axis=0)
-        return out
+        """The array ``out`` with ``out[index[i, j], j] = values[i, j]``."""
+        columns = values.shape[1]
+        out = np.empty(values.size, dtype=values.dtype)
+        out[index * columns + np.arange(columns)] = values
+        return out.reshape(values.shape)
 
     @staticmethod
     def cumsum(x: Any) -> Any:
@@ -86,6 +90,18 @@ class NumpyOps:
     @staticmethod
     def cummax(x: Any) -> Any:
         return np.maximum.accumulate(x, axis=0)
+
+    @staticmethod
+    def flip(x: Any) -> Any:
+        return x[::-1]
+
+    @staticmethod
+    def small_int(labels: Any, n_values: int) -> Any:
+        """Labels in the narrowest integer type: numpy sorts 8- and 16-bit keys by radix."""
+        for dtype in (np.int8, np.int16):
+            if n_values <= np.iinfo(dtype).max:
+                return labels.astype(dtype)
+        return labels
 
     @staticmethod
     def concat(arrays: list[Any]) -> Any:
@@ -116,13 +132,14 @@ class NumpyOps:
         return np.nextafter(x, np.zeros_like(x))
 
     @staticmethod
-    def searchsorted(sorted_columns: Any, values: Any) -> Any:
-        """Per column j, how many of ``sorted_columns[:, j]`` are <= each of ``values[:, j]``.
+    def search_index(sorted_columns: Any) -> Any:
+        """Prepare ``sorted_columns`` (each column ascending) for ``searchsorted``.
 
         numpy searches one 1-D array at a time, so the columns are laid end to end after a
-        monotone map of column j onto [2j, 2j + 1]: one search answers for every column.
-        The map rounds, so the answer is exact only up to ties near rounding; callers that
-        need an exact boundary correct it with their own predicate (see ``_window_counts``).
+        monotone map of column j onto [2j, 2j + 1]: one search then answers for every
+        column. The map rounds, so counts are exact only up to values within rounding of
+        each other; callers that need exact boundaries correct them with their own
+        predicate (see ``disbench.estimators.knn.SortedColumns``).
         """
         lo = sorted_columns[0]
         width = sorted_columns[-1] - lo
@@ -132,11 +149,15 @@ class NumpyOps:
         def mapped(a: Any) -> Any:
             return (np.clip((a - lo) / width, -0.5, 1.5) + offset).T.ravel()
 
-        flat = np.searchsorted(mapped(sorted_columns), mapped(values), side="right")
-        rows = sorted_columns.shape[0]
-        counts = flat.reshape(values.shape[1], values.shape[0]).T - rows * np.arange(
-            values.shape[1]
-        )
+        return mapped, mapped(sorted_columns), sorted_columns.shape[0]
+
+    @staticmethod
+    def searchsorted(index: Any, values: Any) -> Any:
+        """Per column j, how many sorted values of column j are <= each of ``values[:, j]``."""
+        mapped, flat, rows = index
+        columns = values.shape[1]
+        found = np.searchsorted(flat, mapped(values), side="right")
+        counts = found.reshape(columns, values.shape[0]).T - rows * np.arange(columns)
         return np.clip(counts, 0, rows)
 
 

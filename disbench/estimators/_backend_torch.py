@@ -78,6 +78,14 @@ class TorchOps:
         return torch.cummax(x, dim=0).values
 
     @staticmethod
+    def flip(x: Any) -> Any:
+        return x.flip(0)
+
+    @staticmethod
+    def small_int(labels: Any, n_values: int) -> Any:
+        return labels
+
+    @staticmethod
     def concat(arrays: list[Any]) -> Any:
         return torch.cat(arrays, dim=0)
 
@@ -106,7 +114,11 @@ class TorchOps:
         return torch.nextafter(x, torch.zeros_like(x))
 
     @staticmethod
-    def searchsorted(sorted_columns: Any, values: Any) -> Any:
-        """Per column j, how many of ``sorted_columns[:, j]`` are <= each of ``values[:, j]``."""
-        found = torch.searchsorted(sorted_columns.T.contiguous(), values.T.contiguous(), right=True)
-        return found.T
+    def search_index(sorted_columns: Any) -> Any:
+        """``sorted_columns`` laid out for the batched ``torch.searchsorted``."""
+        return sorted_columns.T.contiguous()
+
+    @staticmethod
+    def searchsorted(index: Any, values: Any) -> Any:
+        """Per column j, how many sorted values of column j are <= each of ``values[:, j]``."""
+        return torch.searchsorted(index, values.T.contiguous(), right=True).T

@@ -1,9 +1,10 @@
 """Plug-in (maximum-likelihood) entropy and mutual information of discrete variables.
 
-Every (code, factor) pair is counted in one pass per factor: the code labels of all
-columns and the factor's labels are folded into one integer key per cell of every joint
-histogram, and one ``bincount`` (or a sort, when the histograms are too sparse for a dense
-count) counts them all. Units: nats.
+Every (code, factor) pair is counted at once: the code labels of all columns and the labels
+of a block of factors are folded into one integer key per cell of every joint histogram,
+one ``bincount`` counts them all, and each factor's table is a marginal sum over the others
+in its block (a sort replaces the dense count when codes have very many distinct values).
+Units: nats.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import numpy as np
 
 from disbench.estimators._backend import ops_for
 
-#: Dense joint histograms are counted with bincount up to this many cells per sample-column;
-#: beyond it (codes with very many distinct values) the cells are found by sorting.
+#: Dense joint histograms are counted with bincount up to this many cells per key; beyond
+#: it (codes with very many distinct values) the occupied cells are found by sorting.
 _DENSE_CELLS_PER_ENTRY = 8
+#: Factors are counted together while one code's table over the block has at most this many
+#: cells per sample: each block costs one pass over the n · n_codes keys, and small tables
+#: keep the marginal sums cheap.
+_BLOCK_CELLS_PER_SAMPLE = 0.25
 
 
 def label_counts(labels: Any, n_values: np.ndarray) -> Any:
@@ -71,32 +76,66 @@ def mutual_information_discrete(
     occupied_code = ops.float64((code_counts.reshape(n_codes, width) > 0).sum(1))
     occupied_factor = ops.float64((factor_counts > 0).sum(1))
     columns = []
-    # One factor at a time keeps memory at O(n · n_codes); each step covers every code.
-    for k in range(factors.shape[1]):
-        size = int(factor_sizes[k])
-        keys = (code_cells * size + factors[:, k : k + 1]).reshape(-1)
-        n_cells = n_codes * width * size
-        if n_cells <= _DENSE_CELLS_PER_ENTRY * keys.shape[0]:
-            dense = ops.bincount(keys, minlength=n_cells)
-            cells = ops.nonzero(dense)
-            joint = ops.float64(dense[cells])
-        else:
-            cells, joint = ops.unique_counts(keys)
-            joint = ops.float64(joint)
-        code_of_cell = cells // size
-        which_code = code_of_cell // width
-        terms = joint * (
-            xp.log(joint)
-            + log_n
-            - xp.log(code_counts[code_of_cell])
-            - xp.log(factor_counts[k][cells % size])
-        )
-        mi = ops.bincount(which_code, weights=terms, minlength=n_codes) / n
-        if miller_madow:
-            occupied_joint = ops.float64(ops.bincount(which_code, minlength=n_codes))
-            mi = mi + (occupied_code + occupied_factor[k] - occupied_joint - 1.0) / (2.0 * n)
-        columns.append(mi)
+    for block in _factor_blocks(factor_sizes, width, n):
+        for k, (cells, joint) in zip(
+            block, _joint_cells(code_cells, width, factors, factor_sizes, block), strict=True
+        ):
+            size = int(factor_sizes[k])
+            code_of_cell = cells // size
+            which_code = code_of_cell // width
+            terms = joint * (
+                xp.log(joint)
+                + log_n
+                - xp.log(code_counts[code_of_cell])
+                - xp.log(factor_counts[k][cells % size])
+            )
+            mi = ops.bincount(which_code, weights=terms, minlength=n_codes) / n
+            if miller_madow:
+                occupied_joint = ops.float64(ops.bincount(which_code, minlength=n_codes))
+                mi = mi + (occupied_code + occupied_factor[k] - occupied_joint - 1.0) / (2.0 * n)
+            columns.append(mi)
     mi = xp.clip(ops.stack_columns(columns), 0.0, None)
     # A variable with one value carries no information; without this, rounding leaves ~1e-16.
     informative = (occupied_code[:, None] > 1) & (occupied_factor[None, :] > 1)
     return xp.where(informative, mi, 0.0)
+
+
+def _factor_blocks(factor_sizes: np.ndarray, code_width: int, n: int) -> list[list[int]]:
+    """Consecutive groups of factors whose joint table with one code stays small."""
+    limit = max(_BLOCK_CELLS_PER_SAMPLE * n, code_width * int(factor_sizes.max()))
+    blocks: list[list[int]] = []
+    product = 0
+    for k, size in enumerate(factor_sizes.tolist()):
+        if blocks and code_width * product * size <= limit:
+            blocks[-1].append(k)
+            product *= size
+        else:
+            blocks.append([k])
+            product = size
+    return blocks
+
+
+def _joint_cells(
+    code_cells: Any, width: int, factors: Any, factor_sizes: np.ndarray, block: list[int]
+) -> list[tuple[Any, Any]]:
+    """For each factor of ``block``: the occupied cells of its joint histogram with every
+    code, as flat indices ``(code · width + code label) · size + factor label``, and their
+    counts (float64). One pass over the keys, O(n · n_codes) memory."""
+    ops = ops_for(code_cells)
+    sizes = [int(factor_sizes[k]) for k in block]
+    strides = np.cumprod([1, *sizes[:0:-1]])[::-1]
+    combined = (factors[:, block] * ops.from_host(strides.copy(), factors)).sum(1)
+    product = int(np.prod(sizes))
+    keys = (code_cells * product + combined[:, None]).reshape(-1)
+    n_cells = code_cells.shape[1] * width * product
+    if len(block) == 1 and n_cells > _DENSE_CELLS_PER_ENTRY * keys.shape[0]:
+        cells, joint = ops.unique_counts(keys)
+        return [(cells, ops.float64(joint))]
+    dense = ops.bincount(keys, minlength=n_cells).reshape(-1, *sizes)
+    out = []
+    for i in range(len(sizes)):
+        others = tuple(axis + 1 for axis in range(len(sizes)) if axis != i)
+        table = (dense.sum(others) if others else dense).reshape(-1)
+        cells = ops.nonzero(table)
+        out.append((cells, ops.float64(table[cells])))
+    return out

@@ -28,9 +28,10 @@ def discretize(x: Any, *, strategy: str = "histogram", num_bins: int = 20) -> An
           num_bins)[1]`` (``num_bins`` equal bins over min..max, min - 0.5..max + 0.5 for a
           constant column) and labels are ``np.digitize(x_j, edges[:-1]) - 1``: every value
           falls in a bin, the maximum in the last.
-        - ``"equal_width"``: Carbonneau et al.'s rule. Each column is scaled to [0, 1] by its
-          min and max (a constant column is all 0) and labelled by the ``num_bins`` equal
-          bins of [0, 1] with the last edge dropped.
+        - ``"equal_width"``: Carbonneau et al.'s rule. Each column is scaled to [0, 1] as
+          ``sklearn.preprocessing.minmax_scale`` does (a constant column is all 0) and
+          labelled by ``np.digitize`` on the ``num_bins`` equal bins of [0, 1], last edge
+          dropped.
         - ``"quantile"``: equal-frequency bins: ``floor(rank * num_bins / n_samples)`` with
           ``rank`` the number of values strictly below, so tied values share a bin.
         - ``"unique"``: one label per distinct value, in increasing order (for codes or
@@ -78,12 +79,30 @@ def _discretize(x: Any, strategy: str, num_bins: int) -> tuple[Any, np.ndarray]:
     return labels, np.full(x.shape[1], num_bins, dtype=np.int64)
 
 
-def _unique_labels(x: Any, ops: Any) -> tuple[Any, Any]:
+def _unique_labels(x: Any, ops: Any) -> tuple[Any, np.ndarray]:
+    if not ops.is_float(x):
+        x = ops.int64(x)
+        lo = ops.amin(x)
+        span = int(ops.to_host(ops.amax(x) - lo).max()) + 1
+        if span <= max(x.shape[0], 1 << 16):
+            return _small_integer_labels(ops.int64(x - lo), span, ops)
     order = ops.argsort(x)
     ordered = ops.take(x, order)
     starts = ops.concat([ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]])
     ranks = ops.cumsum(ops.int64(starts)) - 1
     return ops.scatter(order, ranks), ops.to_host(ranks[-1] + 1)
+
+
+def _small_integer_labels(offsets: Any, span: int, ops: Any) -> tuple[Any, np.ndarray]:
+    """Labels of integers in 0..span-1 by counting, not sorting: O(n) per column."""
+    n_columns = offsets.shape[1]
+    keys = offsets + ops.arange(n_columns, offsets)[None, :] * span
+    present = ops.bincount(keys.reshape(-1), minlength=n_columns * span) > 0
+    rank = ops.cumsum(ops.int64(present.reshape(n_columns, span).T)) - 1
+    n_values = ops.to_host(rank[-1] + 1)
+    if (n_values == span).all():  # every value in 0..span-1 occurs: already labels
+        return offsets, n_values
+    return ops.take(rank, offsets), n_values
 
 
 def _histogram_labels(x: Any, num_bins: int, ops: Any) -> Any:
@@ -94,20 +113,19 @@ def _histogram_labels(x: Any, num_bins: int, ops: Any) -> Any:
     constant = lo == hi
     lo = xp.where(constant, lo - 0.5, lo)
     hi = xp.where(constant, hi + 0.5, hi)
-    # np.linspace(lo, hi, num_bins + 1), evaluated as numpy does it, in x's dtype.
+    # np.digitize(x, edges[:-1]) - 1 is the number of edges <= x after the first, with
+    # edges = np.linspace(lo, hi, num_bins + 1), which numpy evaluates as i * step + lo in
+    # x's dtype. Start from the arithmetic guess and correct it against those same edge
+    # values, so that values on an edge fall as numpy's do. Labels stay floats (exact small
+    # integers) until the end; edges below the last are compared, the last being hi.
     step = (hi - lo) / num_bins
-    edges = ops.cast_like(ops.arange(num_bins + 1, x)[:, None], x) * step + lo
-    edges[-1] = hi
-    # np.digitize(x, edges[:-1]) counts the edges <= x. Start from the arithmetic guess and
-    # correct it by comparing with the edges themselves, so ties at an edge go as numpy's.
-    guess = xp.floor((x - lo) / step)
-    count = ops.int64(xp.clip(guess, 0, num_bins - 1)) + 1
+    label = xp.clip(xp.floor((x - lo) / step), 0, num_bins - 1)
     while True:
-        up = (count < num_bins) & (ops.take(edges, xp.clip(count, 0, num_bins)) <= x)
-        down = ops.take(edges, count - 1) > x
-        if not bool(up.any()) and not bool(down.any()):
-            return count - 1
-        count = count + ops.int64(up) - ops.int64(down)
+        up = (label < num_bins - 1) & ((label + 1) * step + lo <= x)
+        down = label * step + lo > x
+        if not bool(up.any() | down.any()):
+            return ops.int64(label)
+        label = label + ops.cast_like(up, x) - ops.cast_like(down, x)
 
 
 def _equal_width_labels(x: Any, num_bins: int, ops: Any) -> Any:
@@ -115,7 +133,9 @@ def _equal_width_labels(x: Any, num_bins: int, ops: Any) -> Any:
     x = ops.float64(x)
     lo, hi = ops.amin(x), ops.amax(x)
     span = hi - lo
-    scaled = (x - lo) / xp.where(span > 0, span, 1.0)
+    # sklearn's minmax_scale arithmetic, x * scale + min, so values on an edge bin alike.
+    scale = 1.0 / xp.where(span > 0, span, 1.0)
+    scaled = x * scale + (0.0 - lo * scale)
     edges = np.linspace(0.0, 1.0, num_bins + 1)[:-1]
     if xp is np:
         return np.digitize(scaled, edges) - 1

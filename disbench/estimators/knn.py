@@ -25,36 +25,63 @@ from disbench.estimators._backend import ops_for
 _TORCH_BLOCK_ELEMENTS = 1 << 24
 
 
-def window_counts(sorted_columns: Any, centres: Any, radius: Any) -> Any:
-    """For each (i, j): how many of ``sorted_columns[:, j]`` lie within ``radius[i, j]`` of
-    ``centres[i, j]``, by the predicate ``|s - c| <= radius`` evaluated in floating point.
+class SortedColumns:
+    """Columns sorted ascending, prepared once for any number of exact window counts."""
 
-    The boundaries start from a binary search on ``c ± radius`` and are then moved one
-    element at a time until the predicate itself agrees, so rounding in ``c ± radius``
-    cannot change a count.
-    """
-    ops = ops_for(centres)
+    def __init__(self, values: Any) -> None:
+        self.values = values
+        self.ops = ops_for(values)
+        self.index = self.ops.search_index(values)
+        self.tie_start, self.tie_end = _tie_blocks(values, self.ops)
+
+    def window_counts(self, centres: Any, radius: Any) -> Any:
+        """For each (i, j): how many values of column j lie within ``radius[i, j]`` of
+        ``centres[i, j]``, by the predicate ``|s - c| <= radius`` in floating point.
+
+        The boundaries start from a binary search on ``c ± radius`` and are then moved, one
+        block of tied values at a time, until the predicate itself agrees, so rounding in
+        ``c ± radius`` cannot change a count. Fastest when each column of ``centres`` is
+        sorted, as the estimators pass them.
+        """
+        upper = self._boundary(
+            self.ops.searchsorted(self.index, centres + radius),
+            lambda value: value - centres <= radius,
+        )
+        lower = self._boundary(
+            self.ops.searchsorted(self.index, centres - radius),
+            lambda value: centres - value > radius,
+        )
+        return upper - lower
+
+    def _boundary(self, count: Any, inside: Any) -> Any:
+        """Correct ``count``, a guess of how many leading values satisfy the monotone
+        predicate ``inside`` (true, then false, along each column), to the exact number."""
+        ops, values = self.ops, self.values
+        rows = values.shape[0]
+        while True:
+            below = ops.xp.clip(count - 1, 0, rows - 1)
+            at = ops.xp.clip(count, 0, rows - 1)
+            grow = (count < rows) & inside(ops.take(values, at))
+            shrink = (count > 0) & ~inside(ops.take(values, below))
+            if not bool(grow.any() | shrink.any()):
+                return count
+            count = ops.xp.where(
+                grow,
+                ops.take(self.tie_end, at),
+                ops.xp.where(shrink, ops.take(self.tie_start, below), count),
+            )
+
+
+def _tie_blocks(sorted_columns: Any, ops: Any) -> tuple[Any, Any]:
+    """For each sorted position, where its block of equal values starts and ends (exclusive)."""
     rows = sorted_columns.shape[0]
-    last = rows - 1
-
-    def value_at(index: Any) -> Any:
-        return ops.take(sorted_columns, ops.xp.clip(index, 0, last))
-
-    upper = ops.searchsorted(sorted_columns, centres + radius)
-    while True:
-        grow = (upper < rows) & (value_at(upper) - centres <= radius)
-        shrink = (upper > 0) & (value_at(upper - 1) - centres > radius)
-        if not bool(grow.any() | shrink.any()):
-            break
-        upper = upper + ops.int64(grow) - ops.int64(shrink)
-    lower = ops.searchsorted(sorted_columns, centres - radius)
-    while True:
-        grow = (lower < rows) & (centres - value_at(lower) > radius)
-        shrink = (lower > 0) & (centres - value_at(lower - 1) <= radius)
-        if not bool(grow.any() | shrink.any()):
-            break
-        lower = lower + ops.int64(grow) - ops.int64(shrink)
-    return upper - lower
+    position = ops.arange(rows, sorted_columns)[:, None]
+    same = sorted_columns[1:] == sorted_columns[:-1]
+    first = ops.concat([same[:1] & False, same])
+    start = ops.cummax(ops.xp.where(first, 0, position))
+    last = ops.concat([same, same[:1] & False])
+    end = rows - ops.flip(ops.cummax(ops.flip(ops.xp.where(last, 0, rows - 1 - position))))
+    return start, end
 
 
 def mutual_information_knn_cd(
@@ -81,6 +108,7 @@ def mutual_information_knn_cd(
     n, n_codes = codes.shape
     by_value = ops.argsort(codes)
     sorted_codes = ops.take(codes, by_value)
+    all_points = SortedColumns(sorted_codes)
     position = ops.arange(n, codes)
     columns = []
     # One factor at a time keeps memory at O(n · n_codes); each step covers every code.
@@ -89,7 +117,8 @@ def mutual_information_knn_cd(
         sizes = ops.bincount(labels, minlength=int(factor_sizes[k]))
         # Rows grouped by label, by value within each label: a stable sort of the labels
         # taken in value order. The label blocks sit at the same positions in every column.
-        grouped = ops.take(by_value, ops.argsort(labels[by_value]))
+        to_grouped = ops.argsort(ops.small_int(labels[by_value], len(sizes)))
+        grouped = ops.take(by_value, to_grouped)
         values = ops.take(codes, grouped)
         block_label = labels[grouped[:, 0]]
         block_size = sizes[block_label]
@@ -107,7 +136,9 @@ def mutual_information_knn_cd(
                 values[xp.clip(right, 0, n - 1)] - values,
             )
             radius = xp.where(valid[:, None], xp.minimum(radius, reach), radius)
-        radius = ops.scatter(grouped, radius)
+        # Counts are taken in value order, where the searches are fastest; the averages
+        # below do not depend on the order of the points.
+        radius = ops.scatter(to_grouped, radius)
         row_size = sizes[labels]
         kept = row_size > 1
         n_kept = int(kept.sum())
@@ -115,10 +146,12 @@ def mutual_information_knn_cd(
             columns.append(ops.full((n_codes,), 0.0, codes))
             continue
         if n_kept == n:
-            pool = sorted_codes
+            pool, radius_kept = all_points, radius
         else:
-            pool = sorted_codes.T[kept[by_value].T].reshape(n_codes, n_kept).T
-        m = window_counts(pool, codes[kept], ops.next_below(radius[kept]))
+            kept_sorted = kept[by_value].T
+            pool = SortedColumns(sorted_codes.T[kept_sorted].reshape(n_codes, n_kept).T)
+            radius_kept = radius.T[kept_sorted].reshape(n_codes, n_kept).T
+        m = pool.window_counts(pool.values, ops.next_below(radius_kept))
         row_size = row_size[kept]
         mi = (
             float(scipy.special.digamma(n_kept))
@@ -148,15 +181,20 @@ def mutual_information_ksg(codes: Any, factors: Any, *, n_neighbors: int) -> Any
     codes = _unit_variance(ops.float64(codes), ops)
     factors = _unit_variance(ops.float64(factors), ops)
     n = codes.shape[0]
-    sorted_codes = ops.take(codes, ops.argsort(codes))
+    by_value = ops.argsort(codes)
+    sorted_codes = ops.take(codes, by_value)
+    x_points = SortedColumns(sorted_codes)
     constant = float(scipy.special.digamma(n)) + float(scipy.special.digamma(n_neighbors))
     columns = []
     # One factor at a time keeps memory at O(n · n_codes); each step covers every code.
     for k in range(factors.shape[1]):
         y = factors[:, k : k + 1] + 0.0 * codes
         radius = ops.next_below(_kth_chebyshev_distance(codes, y, n_neighbors))
-        n_x = window_counts(sorted_codes, codes, radius) - 1
-        n_y = window_counts(ops.take(y, ops.argsort(y)), y, radius) - 1
+        # Counts are taken in value order, where the searches are fastest.
+        n_x = x_points.window_counts(sorted_codes, ops.take(radius, by_value)) - 1
+        by_y = ops.argsort(factors[:, k])
+        y_points = SortedColumns(y[by_y])
+        n_y = y_points.window_counts(y_points.values, radius[by_y]) - 1
         mi = constant - ops.digamma(n_x + 1).mean(0) - ops.digamma(n_y + 1).mean(0)
         columns.append(mi)
     return xp.clip(ops.stack_columns(columns), 0.0, None)
