@@ -53,6 +53,24 @@ def _estimators(_: argparse.Namespace) -> int:
     return 0
 
 
+def _metrics(args: argparse.Namespace) -> int:
+    from disbench.metrics import get_metric, list_metrics
+
+    for name in args.names:
+        get_metric(name)
+    for spec in list_metrics():
+        if args.names and spec.name not in args.names:
+            continue
+        print(spec.name)
+        print(f"  scores:     {', '.join(spec.score_keys)}")
+        defaults = ", ".join(f"{key}={value!r}" for key, value in spec.defaults.items())
+        print(f"  defaults:   {defaults}")
+        sizes = ", ".join(f"{key}={value:,}" for key, value in spec.sample_sizes.items())
+        print(f"  samples:    {sizes}")
+        print(f"  reference:  {spec.reference}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``disbench`` command."""
     parser = argparse.ArgumentParser(
@@ -65,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         "estimators", help="list the entropy and mutual-information estimators"
     )
     listing.set_defaults(run=_estimators)
+    metrics = commands.add_parser(
+        "metrics", help="list the metrics: score keys, defaults, sample sizes, reference"
+    )
+    metrics.add_argument("names", nargs="*", help="only these metrics (default: all)")
+    metrics.set_defaults(run=_metrics)
     return parser
 
 

@@ -161,15 +161,16 @@ def mutual_information(
     miller_madow = estimator == "miller_madow"
     if estimator == "knn_cd":
         mi = mutual_information_knn_cd(codes, factor_labels, factor_sizes, n_neighbors=n_neighbors)
-        code_entropy = None
     else:
         code_labels, code_sizes = _discretize(codes, code_discretizer, num_bins)
         mi = mutual_information_discrete(
             code_labels, code_sizes, factor_labels, factor_sizes, miller_madow=miller_madow
         )
-        code_entropy = _label_entropy(code_labels, code_sizes, miller_madow)
     if normalization == "none":
         return mi
+    code_entropy = None
+    if normalization != "factor":
+        code_entropy = _label_entropy(code_labels, code_sizes, miller_madow)
     factor_entropy = _label_entropy(factor_labels, factor_sizes, miller_madow)
     return _normalize(mi, code_entropy, factor_entropy, normalization)
 
