@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from disbench import estimators
+from disbench import estimators, metrics
 from disbench.cli import main
 
 
@@ -32,3 +32,20 @@ def test_unknown_command_is_a_usage_error():
     assert result.returncode == 2
     assert "invalid choice: 'frobnicate'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_metrics_lists_every_metric_with_keys_defaults_and_reference(capsys):
+    assert main(["metrics"]) == 0
+    out = capsys.readouterr().out
+    for spec in metrics.list_metrics():
+        assert f"{spec.name}\n  scores:     {', '.join(spec.score_keys)}\n" in out
+    assert "  defaults:   num_bins=20, estimator='plugin'" in out
+    assert "reference:  Chen et al. 2018, arXiv:1802.04942" in out
+    assert main(["metrics", "sap"]) == 0
+    assert capsys.readouterr().out.startswith("sap\n  scores:     sap\n")
+
+
+def test_an_unknown_metric_is_a_one_line_error(capsys):
+    assert main(["metrics", "migg"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("disbench metrics: error: unknown metric 'migg'; registered metrics:")
