@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +14,18 @@ SHARED_DATA = Path(
 )
 
 
-@pytest.fixture
+@dataclass(frozen=True)
+class Shapes3DCodes:
+    """Real codes of a 10-dimensional VAE trained on 3D Shapes, with their factor classes."""
+
+    mean: np.ndarray  # (15008, 10) float32 encoder means
+    sampled: np.ndarray  # (15008, 10) float32 samples
+    factors: (
+        np.ndarray
+    )  # (15008, 6) int64: floor_hue, wall_hue, object_hue, scale, shape, orientation
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The folder of real test data beside the checkout; skips the test when it is absent."""
     if not SHARED_DATA.is_dir():
@@ -24,3 +36,16 @@ def shared_data() -> Path:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(20261123)
+
+
+@pytest.fixture(scope="session")
+def shapes3d_codes(shared_data: Path) -> Shapes3DCodes:
+    """``shared/data/shapes3d_codes``, read once per test session; the arrays are read-only."""
+    folder = shared_data / "shapes3d_codes"
+    with np.load(folder / "representations.npz", allow_pickle=False) as representations:
+        mean, sampled = representations["mean"], representations["sampled"]
+    # classes.csv writes the classes as floats ("9.0").
+    factors = np.loadtxt(folder / "classes.csv", delimiter=",", skiprows=1).astype(np.int64)
+    for array in (mean, sampled, factors):
+        array.flags.writeable = False
+    return Shapes3DCodes(mean, sampled, factors)

@@ -104,11 +104,9 @@ def test_cuda_tensors_stay_on_the_gpu_and_agree(rng, estimator):
     np.testing.assert_allclose(got.cpu().numpy(), expected, rtol=0, atol=1e-12)
 
 
-def test_real_shapes3d_codes_match_the_sklearn_loop(shared_data):
-    folder = shared_data / "shapes3d_codes"
-    codes = np.load(folder / "representations.npz", allow_pickle=False)["mean"][:10_000]
-    factors = np.loadtxt(folder / "classes.csv", delimiter=",", skiprows=1)[:10_000]
-    factors = factors.astype(np.int64)
+def test_real_shapes3d_codes_match_the_sklearn_loop(shapes3d_codes):
+    codes = shapes3d_codes.mean[:10_000]
+    factors = shapes3d_codes.factors[:10_000]
     mi = mutual_information(codes, factors)
     assert mi.shape == (10, 6)
     labels = discretize(codes)  # disentanglement_lib's 20-bin histogram

@@ -176,13 +176,6 @@ def split(codes, factors, n_train):
     return codes[:n_train], factors[:n_train], codes[n_train:], factors[n_train:]
 
 
-def load_shapes3d(shared_data):
-    folder = shared_data / "shapes3d_codes"
-    codes = np.load(folder / "representations.npz", allow_pickle=False)["mean"]
-    factors = np.loadtxt(folder / "classes.csv", delimiter=",", skiprows=1).astype(np.int64)
-    return codes, factors
-
-
 # --- the formulas ---------------------------------------------------------------------------
 
 
@@ -283,8 +276,8 @@ def test_gbt_equals_disentanglement_lib(rng):
     assert result.params == {"predictor": "gbt", "continuous_factors": False}
 
 
-def test_gbt_equals_disentanglement_lib_on_real_codes(shared_data):
-    codes, factors = load_shapes3d(shared_data)
+def test_gbt_equals_disentanglement_lib_on_real_codes(shapes3d_codes):
+    codes, factors = shapes3d_codes.mean, shapes3d_codes.factors
     factors = factors[:, 3:5]  # scale (8 values) and shape (4): quick boosters
     result = dci(codes[:1000], factors[:1000], test_codes=codes[1000:1500],
                  test_factors=factors[1000:1500], rng=3)  # fmt: skip
@@ -566,8 +559,8 @@ def test_torch_tensors_give_the_numpy_result(rng):
     assert result.scores == expected.scores
 
 
-def test_real_shapes3d_codes_with_each_predictor(shared_data, monkeypatch):
-    codes, factors = load_shapes3d(shared_data)
+def test_real_shapes3d_codes_with_each_predictor(shapes3d_codes, monkeypatch):
+    codes, factors = shapes3d_codes.mean, shapes3d_codes.factors
     full = (codes[:10_000], factors[:10_000])
     test = {"test_codes": codes[10_000:15_000], "test_factors": factors[10_000:15_000]}
     fast = dci(*full, **test, predictor="hist_gbt")

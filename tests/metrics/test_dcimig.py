@@ -71,12 +71,10 @@ def test_matches_carbonneau_et_al(rng):
     assert dcimig(codes, factors)["dcimig"] == pytest.approx(expected, abs=1e-12)
 
 
-def test_matches_carbonneau_et_al_on_real_shapes3d_codes(shared_data):
+def test_matches_carbonneau_et_al_on_real_shapes3d_codes(shapes3d_codes):
     # The first 10,000 rows; in float64, as the loop's min-max scaling then is.
-    folder = shared_data / "shapes3d_codes"
-    codes = np.load(folder / "representations.npz")["mean"][:10_000].astype(np.float64)
-    factors = np.loadtxt(folder / "classes.csv", delimiter=",", skiprows=1)[:10_000]
-    factors = factors.astype(np.int64)
+    codes = shapes3d_codes.mean[:10_000].astype(np.float64)
+    factors = shapes3d_codes.factors[:10_000]
     result = dcimig(codes, factors)
     assert result["dcimig"] == pytest.approx(carbonneau_dcimig(factors, codes), abs=1e-12)
     assert result["dcimig"] == pytest.approx(0.7138886877, abs=1e-9)  # stored

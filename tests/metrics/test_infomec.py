@@ -82,11 +82,8 @@ def _ref_infomec(sources, latents, seed=0):
     return {"infom": infom, "infoe": _ref_infoe(sources, latents), "infoc": infoc, "nmi": nmi}
 
 
-def _shapes3d(shared_data, n):
-    folder = shared_data / "shapes3d_codes"
-    codes = np.load(folder / "representations.npz")["mean"][:n]
-    factors = np.loadtxt(folder / "classes.csv", delimiter=",", skiprows=1)[:n]
-    return codes.astype(np.float64), factors.astype(np.int64)
+def _shapes3d(shapes3d_codes, n):
+    return shapes3d_codes.mean[:n].astype(np.float64), shapes3d_codes.factors[:n]
 
 
 def _scores(result):
@@ -142,8 +139,8 @@ def test_one_factor_or_one_code_scores_the_informative_fraction():
 # --- Parity with the reference.
 
 
-def test_matches_the_reference_on_real_3dshapes_codes(shared_data):
-    codes, factors = _shapes3d(shared_data, 2000)
+def test_matches_the_reference_on_real_3dshapes_codes(shapes3d_codes):
+    codes, factors = _shapes3d(shapes3d_codes, 2000)
     result = infomec(codes, factors)
     ref = _ref_infomec(factors, codes)
     # The NMI differs only by the 1e-10 tie-breaking noise (drawn from other generators):
@@ -155,8 +152,8 @@ def test_matches_the_reference_on_real_3dshapes_codes(shared_data):
     assert abs(result["infoe"] - ref["infoe"]) <= 1e-9
 
 
-def test_real_3dshapes_codes_in_range_and_reproducible(shared_data):
-    codes, factors = _shapes3d(shared_data, None)  # all 15,008 rows
+def test_real_3dshapes_codes_in_range_and_reproducible(shapes3d_codes):
+    codes, factors = _shapes3d(shapes3d_codes, None)  # all 15,008 rows
     first, again = infomec(codes, factors, rng=7), infomec(codes, factors, rng=7)
     assert _scores(first) == _scores(again)
     np.testing.assert_array_equal(first.arrays["nmi"], again.arrays["nmi"])

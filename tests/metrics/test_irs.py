@@ -80,13 +80,6 @@ def _assert_matches_dlib(codes, factors, diff_quantile=0.99):
     return result
 
 
-def _shapes3d(shared_data):
-    folder = shared_data / "shapes3d_codes"
-    representations = np.load(folder / "representations.npz")
-    factors = np.loadtxt(folder / "classes.csv", delimiter=",", skiprows=1).astype(np.int64)
-    return representations, factors
-
-
 @pytest.mark.parametrize("diff_quantile", [0.99, 1.0, 0.5, 0.37, 0.0])
 def test_matches_disentanglement_lib_on_synthetic_codes(rng, diff_quantile):
     # Unequal group sizes, a factor of 40 values (merged into 20 histogram bins), a
@@ -116,10 +109,9 @@ def test_matches_disentanglement_lib_with_very_unequal_groups(rng):
     _assert_matches_dlib(codes, factors)
 
 
-def test_matches_disentanglement_lib_on_real_3dshapes_codes(shared_data):
-    representations, factors = _shapes3d(shared_data)
-    for key in ("mean", "sampled"):
-        codes = representations[key]
+def test_matches_disentanglement_lib_on_real_3dshapes_codes(shapes3d_codes):
+    factors = shapes3d_codes.factors
+    for codes in (shapes3d_codes.mean, shapes3d_codes.sampled):
         result = _assert_matches_dlib(codes, factors)
         # dlib on the encoder's float32 itself (its arithmetic in float32) is within 1e-6:
         # the documented float32 difference.

@@ -90,12 +90,9 @@ I01 = h(3 / 8, 5 / 8) - np.log(2) / 2 - h(3 / 4, 1 / 4) / 2
 
 
 @pytest.fixture
-def shapes3d(shared_data):
+def shapes3d(shapes3d_codes):
     """The first 10,000 rows of the real 3D Shapes codes (float32 encoder means)."""
-    shared = shared_data / "shapes3d_codes"
-    codes = np.load(shared / "representations.npz", allow_pickle=False)["mean"][:10_000]
-    factors = np.loadtxt(shared / "classes.csv", delimiter=",", skiprows=1)  # "9.0", ...
-    return codes, factors[:10_000].astype(np.int64)
+    return shapes3d_codes.mean[:10_000], shapes3d_codes.factors[:10_000]
 
 
 # --- MIG

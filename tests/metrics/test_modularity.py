@@ -151,12 +151,10 @@ def test_matches_disentanglement_lib(rng):
 
 # The reference's own fits warn; ours turn the warning into a note.
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-def test_matches_disentanglement_lib_on_real_3dshapes_codes(shared_data):
+def test_matches_disentanglement_lib_on_real_3dshapes_codes(shapes3d_codes):
     # A trained VAE's float32 encoder means, as disentanglement_lib gets them from its
     # encoder: binned with float32 edges, standardised and classified in float32.
-    folder = shared_data / "shapes3d_codes"
-    codes = np.load(folder / "representations.npz", allow_pickle=False)["mean"]
-    factors = np.loadtxt(folder / "classes.csv", delimiter=",", skiprows=1).astype(np.int64)
+    codes, factors = shapes3d_codes.mean, shapes3d_codes.factors
     assert codes.dtype == np.float32
     split = _split(codes[:15_000], factors[:15_000], n_train=10_000)
     result = modularity_explicitness(**split)

@@ -97,10 +97,8 @@ def test_gin_bindings_reach_the_metric_and_do_not_leak(rng):
 
 
 @pytest.mark.parametrize("name", sorted(SCORE_KEYS))
-def test_real_shapes3d_codes(name, shared_data):
-    folder = shared_data / "shapes3d_codes"
-    codes = np.load(folder / "representations.npz", allow_pickle=False)["mean"]
-    factors = np.loadtxt(folder / "classes.csv", delimiter=",", skiprows=1).astype(np.int64)
+def test_real_shapes3d_codes(name, shapes3d_codes):
+    codes, factors = shapes3d_codes.mean, shapes3d_codes.factors
     spec = get_metric(name)
     args = (codes[:10_000], factors[:10_000], codes[10_000:15_000], factors[10_000:15_000])
     result = run(spec, *args)

@@ -223,10 +223,8 @@ def test_codes_far_from_zero_equal_a_converged_reference_loop(rng):
     assert np.abs(result.arrays["score_matrix"] - expected).max() <= 2e-3
 
 
-def test_discrete_equals_the_reference_loop_on_real_codes(shared_data):
-    folder = shared_data / "shapes3d_codes"
-    codes = np.load(folder / "representations.npz", allow_pickle=False)["mean"]
-    factors = np.loadtxt(folder / "classes.csv", delimiter=",", skiprows=1).astype(np.int64)
+def test_discrete_equals_the_reference_loop_on_real_codes(shapes3d_codes):
+    codes, factors = shapes3d_codes.mean, shapes3d_codes.factors
     args = (codes[:10_000], factors[:10_000], codes[10_000:15_000], factors[10_000:15_000])
     result = sap(args[0], args[1], test_codes=args[2], test_factors=args[3])
     expected = dlib_score_matrix(*args)

@@ -139,9 +139,8 @@ def test_matches_disentanglement_lib(rng):
         assert result[key] == pytest.approx(value, abs=1e-10), key
 
 
-def test_matches_disentanglement_lib_on_real_3dshapes_codes(shared_data):
-    folder = shared_data / "shapes3d_codes"
-    codes = np.load(folder / "representations.npz", allow_pickle=False)["mean"][:10_000]
+def test_matches_disentanglement_lib_on_real_3dshapes_codes(shapes3d_codes):
+    codes = shapes3d_codes.mean[:10_000]
     assert codes.dtype == np.float32  # binned with float32 edges, as disentanglement_lib
     result = unsupervised(codes)
     for key, value in _dlib_unsupervised_metrics(codes).items():
