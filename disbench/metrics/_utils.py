@@ -18,6 +18,19 @@ def as_numpy(x: Any) -> Any:
     return x.detach().cpu().numpy() if is_tensor(x) else x
 
 
+def check_codes(codes: Any, name: str = "codes", *, keep_float32: bool = False) -> np.ndarray:
+    """Validate codes and return them as a float64 (n_samples, n_codes) numpy array.
+
+    With ``keep_float32``, float32 codes stay float32: disentanglement_lib bins its
+    encoders' float32 outputs with float32 histogram edges (numpy's ``np.histogram`` works
+    in the input's precision), and metrics that reproduce it to the last bin need the same.
+    Raises ``ValueError`` for NaN or infinite values, naming the dimensions.
+    """
+    codes = check_matrix(as_numpy(codes), name)
+    single = keep_float32 and codes.dtype == np.float32
+    return np.asarray(codes, dtype=np.float32 if single else np.float64)
+
+
 def check_codes_factors(
     codes: Any,
     factors: Any,
@@ -26,16 +39,18 @@ def check_codes_factors(
     min_rows: int = 2,
     discrete_factors: bool = True,
     prefix: str = "",
+    keep_float32: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Validate a (codes, factors) pair for ``metric`` and return them as numpy arrays.
 
-    codes become float64 (n_samples, n_codes); factors (n_samples, n_factors) become int64
-    when ``discrete_factors`` (refusing non-integral values with a message that says how
-    to proceed), else float64. Raises ``ValueError`` for NaN or infinite codes (naming the
-    dimensions), mismatched rows, or fewer than ``min_rows`` rows.
+    codes become float64 (n_samples, n_codes), or stay float32 with ``keep_float32`` (see
+    ``check_codes``); factors (n_samples, n_factors) become int64 when ``discrete_factors``
+    (refusing non-integral values with a message that says how to proceed), else float64.
+    Raises ``ValueError`` for NaN or infinite codes (naming the dimensions), mismatched
+    rows, or fewer than ``min_rows`` rows.
     """
     codes_name, factors_name = f"{prefix}codes", f"{prefix}factors"
-    codes = np.asarray(check_matrix(as_numpy(codes), codes_name), dtype=np.float64)
+    codes = check_codes(codes, codes_name, keep_float32=keep_float32)
     factors = check_matrix(as_numpy(factors), factors_name)
     check_same_rows(codes, factors, (codes_name, factors_name))
     if codes.shape[0] < min_rows:

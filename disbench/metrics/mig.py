@@ -18,7 +18,6 @@ import numpy as np
 from disbench._validation import check_choice, check_positive_int
 from disbench.estimators import DISCRETIZERS, discretize, entropy, mutual_information
 from disbench.metrics._utils import (
-    as_numpy,
     check_codes_factors,
     continuous_columns,
     single_valued,
@@ -313,8 +312,9 @@ def _information(
     check_choice(factor_discretizer, "factor_discretizer", DISCRETIZERS)
     num_bins = check_positive_int(num_bins, "num_bins")
     n_neighbors = check_positive_int(n_neighbors, "n_neighbors")
-    given = as_numpy(codes)
-    codes, factors = check_codes_factors(codes, factors, metric=metric, discrete_factors=False)
+    codes, factors = check_codes_factors(
+        codes, factors, metric=metric, discrete_factors=False, keep_float32=True
+    )
     if factor_discretizer == "unique":
         continuous = continuous_columns(factors)
         if continuous:
@@ -332,9 +332,6 @@ def _information(
             f"{metric} is undefined: every factor takes a single value (entropy 0); "
             "it needs at least one factor that varies"
         )
-    if estimator != "knn_cd" and np.asarray(given).dtype == np.float32:
-        # Bin float32 codes with float32 edges, as np.histogram (and disentanglement_lib) does.
-        codes = codes.astype(np.float32)
     mi = mutual_information(
         codes,
         labels,

@@ -157,13 +157,12 @@ def modularity_explicitness(
     """
     num_bins = check_positive_int(num_bins, "num_bins")
     given_test = test_codes is not None and test_factors is not None
-    single = _is_float32(codes) and (not given_test or _is_float32(test_codes))
     codes, factors = check_codes_factors(
-        codes, factors, metric=_NAME, min_rows=2 if given_test else 3
+        codes, factors, metric=_NAME, min_rows=2 if given_test else 3, keep_float32=True
     )
     if given_test:
         test_codes, test_factors = check_codes_factors(
-            test_codes, test_factors, metric=_NAME, min_rows=1, prefix="test_"
+            test_codes, test_factors, metric=_NAME, min_rows=1, prefix="test_", keep_float32=True
         )
         check_same_codes(codes, test_codes, _NAME)
         if factors.shape[1] != test_factors.shape[1]:
@@ -176,10 +175,10 @@ def modularity_explicitness(
         codes, factors, test_codes, test_factors, generator, metric=_NAME
     )
     random_state = sklearn_seed(generator)
-    if single:
-        # Back to the given float32 values (exactly): binned with float32 edges, as
-        # np.histogram does, and standardised and fitted in float32, as disentanglement_lib.
-        codes, test_codes = codes.astype(np.float32), test_codes.astype(np.float32)
+    if codes.dtype != test_codes.dtype:
+        # float32 only when both sets are: binned with float32 edges, as np.histogram does,
+        # and standardised and fitted in float32, as disentanglement_lib.
+        codes, test_codes = codes.astype(np.float64), test_codes.astype(np.float64)
 
     skipped = single_valued(factors)
     if skipped.all():
@@ -223,11 +222,6 @@ def modularity_explicitness(
         },
         notes=tuple(notes),
     )
-
-
-def _is_float32(x: Any) -> bool:
-    """Whether ``x`` (numpy array or torch tensor) holds float32 values, without a copy."""
-    return str(getattr(x, "dtype", "")).removeprefix("torch.") == "float32"
 
 
 def _modularity_per_code(mi: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import scipy.linalg
 
 from disbench._validation import check_matrix, check_positive_int, check_same_rows
 from disbench.estimators import discretize, mutual_information
-from disbench.metrics._utils import as_numpy
+from disbench.metrics._utils import as_numpy, check_codes
 from disbench.metrics.result import MetricResult
 
 _NAME = "unsupervised"
@@ -115,9 +115,7 @@ def unsupervised(codes: Any, factors: Any = None, *, num_bins: int = 20) -> Metr
     0.1
     """
     num_bins = check_positive_int(num_bins, "num_bins")
-    # float32 (numpy or torch), without copying a tensor to look.
-    single = str(getattr(codes, "dtype", "")).removeprefix("torch.") == "float32"
-    codes = np.asarray(check_matrix(as_numpy(codes), "codes"), dtype=np.float64)
+    codes = check_codes(codes, keep_float32=True)
     if factors is not None:
         check_same_rows(
             codes, check_matrix(as_numpy(factors), "factors", finite=False), ("codes", "factors")
@@ -149,9 +147,7 @@ def unsupervised(codes: Any, factors: Any = None, *, num_bins: int = 20) -> Metr
 
     # float32 codes are binned with float32 edges, as np.histogram (and so
     # disentanglement_lib) does; np.cov computes in float64 whatever the input.
-    labels = discretize(
-        codes.astype(np.float32) if single else codes, strategy="histogram", num_bins=num_bins
-    )
+    labels = discretize(codes, strategy="histogram", num_bins=num_bins)
     mi = mutual_information(labels, labels, code_discretizer="unique")
     off_diagonal = mi.copy()
     np.fill_diagonal(off_diagonal, 0)
