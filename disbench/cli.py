@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
@@ -71,6 +72,150 @@ def _metrics(args: argparse.Namespace) -> int:
     return 0
 
 
+def _datasets(_: argparse.Namespace) -> int:
+    from disbench.benchmark.datasets import list_datasets
+
+    for info in list_datasets(data_dir=_.data_dir):
+        sizes = ", ".join(
+            f"{n} {s}" for n, s in zip(info.factor_names, info.factor_sizes, strict=True)
+        )
+        print(info.name)
+        print(f"  factors:    {sizes or 'from the file'}")
+        print(f"  files:      {info.status}")
+    return 0
+
+
+def _input_range(text: str) -> tuple[float, float]:
+    try:
+        low, high = (float(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected LOW,HIGH such as 0,255 or -1,1; got {text!r}"
+        ) from None
+    return low, high
+
+
+def _json_object(text: str) -> dict:
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError("expected a JSON object such as '{\"latent_dim\": 10}'")
+    return value
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import gin
+
+    from disbench.adapters import load_encoder
+    from disbench.benchmark.evaluate import EvaluationError, evaluate
+    from disbench.models import BUILTIN_MODELS
+
+    if args.gin_file or args.gin_param:
+        gin.parse_config_files_and_bindings(args.gin_file, args.gin_param, finalize_config=False)
+    model = str(BUILTIN_MODELS.get(args.model, args.model))
+    encoder = load_encoder(
+        model,
+        weights=args.weights,
+        init=args.init,
+        input_layout=args.input_layout,
+        input_range=args.input_range,
+        output=int(args.output) if args.output and args.output.isdigit() else args.output,
+        device=args.device,
+        trust_pickle=args.trust_pickle,
+        framework=args.framework,
+    )
+    sizes = {
+        key: value
+        for key, value in (("num_train", args.num_train), ("num_test", args.num_test))
+        if value is not None
+    }
+    status = 0
+    try:
+        frame = evaluate(
+            encoder,
+            args.dataset,
+            args.metrics,
+            seed=args.seed,
+            store=args.store,
+            sample_sizes=sizes or None,
+            batch_size=args.batch_size,
+            data_dir=args.data_dir,
+            cache=not args.no_cache,
+            force=args.force,
+        )
+    except EvaluationError as error:
+        frame, status = error.partial, 1
+        print(f"disbench evaluate: error: {error}", file=sys.stderr)
+    if args.json:
+        print(frame.to_json(orient="records", indent=1))
+    elif len(frame):
+        table = frame.set_index(["metric", "score"])["value"]
+        print(f"{encoder.name} on {frame['dataset'].iloc[0]} (seed {args.seed})")
+        print(table.to_string(float_format=lambda value: f"{value:.4f}"))
+    return status
+
+
+def _add_evaluate(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "evaluate",
+        help="evaluate a model (or precomputed codes) on a data set with the metrics",
+        description="Evaluate MODEL on DATASET with every observational metric (or --metrics).",
+    )
+    parser.add_argument(
+        "model",
+        help="a model file (.pt TorchScript, .pt2 torch.export, .onnx, a jax.export file), "
+        "module:attr (a class with --weights, or a function), an .npz of codes, "
+        "or a built-in model: " + ", ".join(_builtin_names()),
+    )
+    parser.add_argument(
+        "dataset",
+        nargs="?",
+        help="a data set name (see `disbench datasets`) or a file; optional for an .npz of codes",
+    )
+    parser.add_argument("--metrics", help="comma-separated metric names (see `disbench metrics`)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every plan and metric")
+    parser.add_argument("--gin-file", action="append", default=[], help="a gin file (repeatable)")
+    parser.add_argument(
+        "--gin-param", action="append", default=[], help="a gin binding such as mig.num_bins=10"
+    )
+    parser.add_argument(
+        "--device", default="auto", help="torch device: auto (CUDA when present), cuda, cpu"
+    )
+    parser.add_argument("--batch-size", type=int, help="images per encoder call (default: probed)")
+    parser.add_argument("--data-dir", help="folder of the data files (else $DISBENCH_DATA, ...)")
+    parser.add_argument("--store", help="folder of result records to write")
+    parser.add_argument("--force", action="store_true", help="recompute records already stored")
+    parser.add_argument("--no-cache", action="store_true", help="do not cache a grid's codes")
+    parser.add_argument("--num-train", type=int, help="rows per metric (default: the registry's)")
+    parser.add_argument("--num-test", type=int, help="test rows per train/test metric")
+    parser.add_argument("--json", action="store_true", help="print the scores as JSON")
+    model = parser.add_argument_group("model options")
+    model.add_argument("--weights", help="state dict or Lightning checkpoint for module:Class")
+    model.add_argument("--init", type=_json_object, help="JSON keyword arguments for the class")
+    model.add_argument("--input-layout", choices=("nchw", "nhwc"), default="nchw")
+    model.add_argument(
+        "--input-range", type=_input_range, default=(0.0, 1.0), help="LOW,HIGH (default 0,1)"
+    )
+    model.add_argument("--output", help="output element to use: an index or a key (default: mean)")
+    model.add_argument(
+        "--framework",
+        choices=("torch", "numpy", "jax"),
+        help="what a module:function takes (default: detected from the function)",
+    )
+    model.add_argument(
+        "--trust-pickle", action="store_true", help="allow loading pickles (only files you trust)"
+    )
+    parser.set_defaults(run=_evaluate)
+
+
+def _builtin_names() -> list[str]:
+    from disbench.models import BUILTIN_MODELS
+
+    return list(BUILTIN_MODELS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``disbench`` command."""
     parser = argparse.ArgumentParser(
@@ -88,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     metrics.add_argument("names", nargs="*", help="only these metrics (default: all)")
     metrics.set_defaults(run=_metrics)
+    datasets = commands.add_parser(
+        "datasets", help="list the data sets: factors, and whether their files are present"
+    )
+    datasets.add_argument("--data-dir", help="folder of the data files (else $DISBENCH_DATA, ...)")
+    datasets.set_defaults(run=_datasets)
+    _add_evaluate(commands)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +32,16 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real test data not found at {SHARED_DATA} (set DISBENCH_SHARED_DATA)")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test writes disbench's cache (hashes, grid codes) to a temporary folder."""
+    folder = tmp_path_factory.mktemp("disbench-cache")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DISBENCH_CACHE", str(folder))
+    yield folder
+    patch.undo()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """The ``disbench`` command as a user runs it."""
 
+import json
 import subprocess
 import sys
 
@@ -49,3 +50,44 @@ def test_an_unknown_metric_is_a_one_line_error(capsys):
     assert main(["metrics", "migg"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("disbench metrics: error: unknown metric 'migg'; registered metrics:")
+
+
+def test_evaluate_prints_a_table_and_writes_the_store(tmp_path, capsys):
+    from tests.benchmark.encoders import save_linear_encoder
+
+    save_linear_encoder(tmp_path / "linear.pt", n_pixels=16 * 16)
+    args = ["evaluate", str(tmp_path / "linear.pt"), "toy", "--metrics", "mig,sap"]
+    args += ["--num-train", "400", "--num-test", "200", "--store", str(tmp_path / "store")]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("linear on toy (seed 0)\n")
+    assert "mig     mig" in out and "sap     sap" in out
+    assert len(list((tmp_path / "store").glob("*.json"))) == 2
+    assert main([*args, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {row["metric"] for row in rows} == {"mig", "sap"}
+    assert all(set(row) == {"model", "dataset", "metric", "score", "value", "seed"} for row in rows)
+
+
+def test_evaluate_errors_are_one_line(tmp_path):
+    from tests.benchmark.encoders import save_linear_encoder
+
+    result = run_disbench("evaluate", str(tmp_path / "missing.pt"), "toy")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "missing.pt" in result.stderr
+    save_linear_encoder(tmp_path / "linear.pt", n_pixels=16 * 16)
+    result = run_disbench("evaluate", str(tmp_path / "linear.pt"), "no-such-dataset")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "no-such-dataset" in result.stderr
+    result = run_disbench("evaluate", "threedots_vae", "toy", "--input-range", "0-255")
+    assert result.returncode == 2 and "expected LOW,HIGH" in result.stderr
+
+
+def test_datasets_lists_every_data_set(capsys):
+    from disbench.benchmark.datasets import list_datasets
+
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for info in list_datasets():
+        assert f"\n{info.name}\n" in f"\n{out}"
+    assert "threedots\n  factors:    x0 64, y0 64" in out

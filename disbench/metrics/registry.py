@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import gin
+
 from disbench.metrics.dci import dci
 from disbench.metrics.dcimig import dcimig
 from disbench.metrics.infomec import infomec

@@ -2,10 +2,10 @@
 
 import inspect
 
+import gin
 import numpy as np
 import pytest
 
-import gin
 from disbench import metrics
 from disbench.metrics import MetricResult, get_metric, list_metrics
 from tests.metrics import synthetic

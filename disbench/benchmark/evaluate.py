@@ -1,0 +1,343 @@
+"""``evaluate``: one model on one data set with a suite of metrics, end to end.
+
+The data path of DESIGN.md in one call: every metric's sampling plan is drawn first, the
+union of their rows is extracted once (from the grid cache when there is one), each metric
+is computed on its slice of the codes, and one record per metric goes to the store.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gin
+import numpy as np
+import pandas as pd
+
+from disbench.adapters import Encoder, PrecomputedCodes, load_encoder
+from disbench.benchmark.datasets import FiniteDataset, GroundTruthDataset, load_dataset
+from disbench.benchmark.extraction import extract
+from disbench.benchmark.plans import Plan, metric_generator, observational_plan
+from disbench.metrics import MetricSpec, get_metric, list_metrics
+from disbench.results import Store, make_record, record_key
+
+#: Columns of the DataFrame ``evaluate`` returns: one row per metric score.
+COLUMNS = ("model", "dataset", "metric", "score", "value", "seed")
+
+
+def default_metrics() -> list[str]:
+    """The default suite: every registered observational metric."""
+    return [spec.name for spec in list_metrics() if spec.kind == "observational"]
+
+
+class EvaluationError(RuntimeError):
+    """Some metrics of an evaluation failed; ``partial`` holds the scores of the others."""
+
+    def __init__(self, message: str, partial: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+@dataclass
+class _Job:
+    spec: MetricSpec
+    params: dict[str, Any]
+    sizes: dict[str, int]
+    key: str
+    plan: Plan | None = None
+    rng: np.random.Generator | None = None
+
+
+def evaluate(
+    encoder: Encoder | PrecomputedCodes | str,
+    dataset: GroundTruthDataset | str | None = None,
+    metrics: Sequence[str] | str | None = None,
+    *,
+    seed: int = 0,
+    store: Store | str | os.PathLike[str] | None = None,
+    sample_sizes: Mapping[str, int] | None = None,
+    batch_size: int | None = None,
+    device: str | None = None,
+    data_dir: str | os.PathLike[str] | None = None,
+    cache: bool | str | os.PathLike[str] = True,
+    force: bool = False,
+    progress: bool | None = None,
+) -> pd.DataFrame:
+    """Evaluate a representation with a suite of metrics; one row per score.
+
+    Parameters
+    ----------
+    encoder : Encoder, PrecomputedCodes or str
+        A loaded encoder, precomputed codes with their factor rows, or a spec for
+        ``load_encoder`` (a model file, ``module:attr``, an ``.npz`` of codes), loaded on
+        ``device`` (default: CUDA when present).
+    dataset : GroundTruthDataset or str, optional
+        A data set or a name / path for ``load_dataset``. Optional for precomputed codes,
+        whose factor rows come with them; given, it supplies factor names and checks sizes.
+    metrics : sequence of str or str, optional
+        Registry names (a comma-separated string is split); default: ``default_metrics()``.
+        Parameters come from the metric's defaults and any gin bindings
+        (``mig.num_bins = 10``).
+    seed : int, default=0
+        Seeds every plan and every metric's generator (``plans.metric_generator``).
+    store : Store or path, optional
+        Where records go. Metrics whose record already exists (status ok) are read back
+        instead of recomputed, unless ``force``.
+    sample_sizes : mapping, optional
+        Overrides of the registry's ``num_train`` / ``num_test`` for every metric (e.g.
+        for a quick look); they are part of each record's parameters.
+    batch_size, device, cache, progress
+        Extraction options (see ``disbench.benchmark.extraction.extract``); ``device``
+        moves a torch encoder (``"cuda"``, ``"cpu"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``model, dataset, metric, score, value, seed``.
+
+    Raises
+    ------
+    EvaluationError
+        When one or more metrics failed; the others are in its ``partial`` frame and, with
+        a store, the failures are recorded as error records.
+    """
+    if isinstance(encoder, str):
+        encoder = load_encoder(encoder, device=device or "auto")
+    elif device is not None and isinstance(encoder, Encoder):
+        encoder = encoder.to(device)
+    if isinstance(dataset, (str, os.PathLike)):
+        dataset = load_dataset(dataset, data_dir=data_dir)
+    codes_table = encoder if isinstance(encoder, PrecomputedCodes) else None
+    if codes_table is None and dataset is None:
+        raise ValueError("a data set is needed to evaluate an encoder; give one")
+    if codes_table is not None:
+        _check_codes_table(codes_table, dataset)
+    if isinstance(store, (str, os.PathLike)):
+        store = Store(store)
+
+    model_info = encoder.provenance()
+    dataset_info = _dataset_info(dataset, codes_table)
+    device_name = str(encoder.device) if isinstance(encoder, Encoder) else "cpu"
+    model_name, dataset_name = encoder.name, dataset_info["name"]
+    jobs = [_job(name, seed, sample_sizes, model_info, dataset_info) for name in _names(metrics)]
+
+    rows: list[dict[str, Any]] = []
+    failures: list[str] = []
+    pending = []
+    for job in jobs:
+        existing = store.read(job.key) if store is not None and not force else None
+        if existing is not None and existing.get("status") == "ok":
+            rows += _score_rows(model_name, dataset_name, job.spec.name, existing["scores"], seed)
+        else:
+            pending.append(job)
+
+    def record(
+        job: _Job, timings: dict[str, float], result: Any = None, error: str | None = None
+    ) -> None:
+        if store is None:
+            return
+        outcome = {}
+        if result is not None:
+            outcome = {"scores": result.scores, "arrays": result.arrays, "notes": result.notes}
+        store.write(
+            make_record(
+                model=model_info,
+                dataset=dataset_info,
+                metric=job.spec.name,
+                params=job.params,
+                seed=seed,
+                timings=timings,
+                device=device_name,
+                error=error,
+                **outcome,
+            )
+        )
+
+    def fail(job: _Job, message: str, timings: dict[str, float]) -> None:
+        failures.append(f"{job.spec.name}: {message}")
+        record(job, timings, error=message)
+
+    if pending:
+        start = time.perf_counter()
+        n_rows = len(codes_table.codes) if codes_table is not None else 0
+        for job in pending:
+            job.rng = metric_generator(seed, job.spec.name)
+            plan_dataset = None if codes_table is not None else dataset
+            job.plan = observational_plan(
+                job.spec.name, job.sizes, plan_dataset, job.rng, n_rows=n_rows
+            )
+        plan_seconds = time.perf_counter() - start
+
+        start = time.perf_counter()
+        try:
+            observed = _observe(
+                encoder,
+                dataset,
+                [job.plan for job in pending],
+                batch_size=batch_size,
+                cache=cache,
+                progress=progress,
+            )
+        except (ValueError, TypeError, RuntimeError, OSError) as error:
+            for job in pending:
+                fail(job, f"extraction failed: {error}", {"plan": plan_seconds})
+            raise
+        extraction_seconds = time.perf_counter() - start
+
+        for job, (codes, factors, test_codes, test_factors) in zip(pending, observed, strict=True):
+            timings = {"plan": plan_seconds, "extraction": extraction_seconds}
+            start = time.perf_counter()
+            try:
+                result = _compute(job, codes, factors, test_codes, test_factors)
+            except (ValueError, TypeError, ArithmeticError) as error:
+                fail(job, str(error), timings)
+                continue
+            timings["compute"] = time.perf_counter() - start
+            record(job, timings, result)
+            rows += _score_rows(model_name, dataset_name, job.spec.name, result.scores, seed)
+
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    if failures:
+        raise EvaluationError(
+            f"{len(failures)} of {len(jobs)} metrics failed: " + "; ".join(failures), frame
+        )
+    return frame
+
+
+def _names(metrics: Sequence[str] | str | None) -> list[str]:
+    if metrics is None:
+        return default_metrics()
+    if isinstance(metrics, str):
+        metrics = [name.strip() for name in metrics.split(",") if name.strip()]
+    if not metrics:
+        raise ValueError("no metrics given; name at least one (see `disbench metrics`)")
+    return list(dict.fromkeys(metrics))
+
+
+def _job(
+    name: str,
+    seed: int,
+    sample_sizes: Mapping[str, int] | None,
+    model_info: dict[str, Any],
+    dataset_info: dict[str, Any],
+) -> _Job:
+    spec = get_metric(name)
+    sizes = {
+        key: int((sample_sizes or {}).get(key, default))
+        for key, default in spec.sample_sizes.items()
+    }
+    params = {**spec.defaults, **gin.get_bindings(spec.name), **sizes}
+    key = record_key(
+        model=model_info, dataset=dataset_info, metric=spec.name, params=params, seed=seed
+    )
+    return _Job(spec, params, sizes, key)
+
+
+def _dataset_info(
+    dataset: GroundTruthDataset | None, codes_table: PrecomputedCodes | None
+) -> dict[str, Any]:
+    if dataset is not None:
+        return {**dataset.provenance(), "fingerprint": dataset.fingerprint}
+    assert codes_table is not None
+    names = codes_table.factor_names or tuple(
+        f"factor_{k}" for k in range(codes_table.factors.shape[1])
+    )
+    return {
+        "name": codes_table.name,
+        "kind": "codes",
+        "factor_names": list(names),
+        "factor_sizes": [len(np.unique(column)) for column in codes_table.factors.T],
+        "fingerprint": codes_table.sha256,
+    }
+
+
+def _check_codes_table(table: PrecomputedCodes, dataset: GroundTruthDataset | None) -> None:
+    if dataset is None:
+        return
+    k = table.factors.shape[1]
+    if k != dataset.num_factors:
+        raise ValueError(
+            f"the codes file has {k} factor columns but {dataset.name} has "
+            f"{dataset.num_factors} ({', '.join(dataset.factor_names)})"
+        )
+    over = np.flatnonzero(table.factors.max(axis=0) >= np.asarray(dataset.factor_sizes))
+    if over.size:
+        raise ValueError(
+            "the codes file's factor values exceed the data set's sizes in columns "
+            + ", ".join(f"{dataset.factor_names[k]} (< {dataset.factor_sizes[k]})" for k in over)
+        )
+
+
+Observed = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
+
+
+def _observe(
+    encoder: Encoder | PrecomputedCodes,
+    dataset: GroundTruthDataset | None,
+    plans: list[Plan],
+    *,
+    batch_size: int | None,
+    cache: bool | str | os.PathLike[str],
+    progress: bool | None,
+) -> list[Observed]:
+    """Codes and factors of every plan's rows, from one extraction of their union."""
+    parts = [part for plan in plans for part in (plan.train, plan.test) if part is not None]
+    rows = np.concatenate(parts)
+    if isinstance(encoder, PrecomputedCodes):
+        codes = np.asarray(encoder.codes[rows], dtype=np.float32)
+        factors = np.asarray(encoder.factors[rows])
+    elif isinstance(dataset, FiniteDataset):
+        codes = extract(
+            encoder, dataset, indices=rows, batch_size=batch_size, cache=cache, progress=progress
+        )
+        factors = dataset.factors_at(rows)
+    else:
+        assert dataset is not None
+        codes = extract(
+            encoder, dataset, factors=rows, batch_size=batch_size, cache=cache, progress=progress
+        )
+        factors = rows
+    bounds = np.cumsum([0] + [len(part) for part in parts])
+    pieces = iter((codes[a:b], factors[a:b]) for a, b in itertools.pairwise(bounds))
+    observed = []
+    for plan in plans:
+        train_codes, train_factors = next(pieces)
+        test_codes, test_factors = next(pieces) if plan.test is not None else (None, None)
+        observed.append((train_codes, train_factors, test_codes, test_factors))
+    return observed
+
+
+def _compute(
+    job: _Job,
+    codes: np.ndarray,
+    factors: np.ndarray,
+    test_codes: np.ndarray | None,
+    test_factors: np.ndarray | None,
+) -> Any:
+    options = {key: value for key, value in job.params.items() if key not in job.sizes}
+    if test_codes is not None:
+        options.update(test_codes=test_codes, test_factors=test_factors)
+    if "rng" in inspect.signature(job.spec.function).parameters:
+        options["rng"] = job.rng
+    return job.spec.function(codes, factors, **options)
+
+
+def _score_rows(
+    model: str, dataset: str, metric: str, scores: Mapping[str, Any], seed: int
+) -> list[dict[str, Any]]:
+    return [
+        {
+            "model": model,
+            "dataset": dataset,
+            "metric": metric,
+            "score": score,
+            "value": np.nan if value is None else float(value),
+            "seed": seed,
+        }
+        for score, value in scores.items()
+    ]
