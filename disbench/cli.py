@@ -151,9 +151,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.json:
         print(frame.to_json(orient="records", indent=1))
     elif len(frame):
-        table = frame.set_index(["metric", "score"])["value"]
         print(f"{encoder.name} on {frame['dataset'].iloc[0]} (seed {args.seed})")
-        print(table.to_string(float_format=lambda value: f"{value:.4f}"))
+        table = frame[["metric", "score", "value"]]
+        print(table.to_string(index=False, float_format=lambda value: f"{value:.4f}"))
     return status
 
 

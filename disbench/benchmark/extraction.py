@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -35,8 +36,15 @@ from disbench.benchmark.datasets.paths import cache_dir
 PROBE_BATCH_SIZES = (16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192)
 #: Grids with at most this many rows are encoded whole and cached (MPI3D has 1,036,800).
 MAX_CACHED_ROWS = 1_500_000
-#: Rows per chunk when a grid is encoded into the cache: bounds host memory per chunk.
+#: Rows per chunk when a grid's cached codes are checked: bounds host memory per chunk.
 GRID_CHUNK_ROWS = 1 << 16
+#: Rendering in a background thread pays when a batch takes longer than this fraction of
+#: the time to encode it; below it, a second thread only takes cores from torch.
+OVERLAP_RATIO = 0.1
+#: Rows per ``render`` call (a whole number of batches): one read serves several batches.
+READ_ROWS = 1024
+#: On CUDA, codes are copied to the host once this many rows wait on the device.
+FLUSH_ROWS = 1 << 16
 
 Render = Callable[[int, int], np.ndarray]
 
@@ -116,47 +124,78 @@ def encode_batches(
 ) -> np.ndarray:
     """Encode ``n`` observations that ``render(start, stop)`` produces, batch by batch.
 
-    ``render`` returns float32 ``(stop - start, C, H, W)``; it runs on a background thread
-    one batch ahead of the encoder, so reading or rendering overlaps encoding. On CUDA the
-    batch goes through pinned memory with a non-blocking copy.
+    ``render`` returns float32 ``(stop - start, C, H, W)``; it is asked for ``READ_ROWS``
+    rows at a time (rounded to whole batches), so its fixed cost per call is shared by
+    several batches. When rendering costs
+    more than ``OVERLAP_RATIO`` of encoding (procedural images, a slow disk), it runs on
+    a background thread one read ahead of the encoder; when it is cheaper (reading a
+    memory-mapped grid), a second thread would only compete with torch's own threads for
+    the cores, so batches are read in line. On CUDA the batch goes through pinned memory
+    with a non-blocking copy, and codes come back to the host every ``FLUSH_ROWS`` rows
+    rather than every batch, so the GPU is not stalled by a synchronising copy per batch.
 
     Parameters
     ----------
     out : ndarray of shape (n, D), optional
         Where to write the codes (e.g. a memory-mapped cache file); allocated if absent.
     progress : bool or None
-        Show a progress bar: True always, False never, None (default) for runs that take
-        more than two seconds.
+        Show a progress bar: True always, False never, None (default) on a terminal, for
+        runs that take more than two seconds.
 
     Returns
     -------
     ndarray of shape (n, D), float32
     """
-    device = encoder.device
-    pin = device.type == "cuda"
-    starts = range(0, n, batch_size)
-    bar = tqdm(
-        total=n, unit="img", desc=description, disable=progress is False, delay=0 if progress else 2
-    )
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="disbench-render") as reader:
-        pending = reader.submit(render, 0, min(batch_size, n)) if n else None
-        for start in starts:
-            stop = min(start + batch_size, n)
-            images = pending.result()
-            if stop < n:
-                pending = reader.submit(render, stop, min(stop + batch_size, n))
-            batch = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
-            if pin:
-                batch = batch.pin_memory()
-            codes = encoder.encode(batch.to(device, non_blocking=pin))
-            codes = codes.to("cpu", torch.float32).numpy()
-            if out is None:
-                out = np.empty((n, codes.shape[1]), dtype=np.float32)
-            out[start:stop] = codes
-            bar.update(stop - start)
-    bar.close()
-    if out is None:
+    if n <= 0:
         raise ExtractionError("nothing to encode: the plan has no rows")
+    device = encoder.device
+    cuda = device.type == "cuda"
+    read = batch_size * max(1, READ_ROWS // batch_size)
+    spans = [(start, min(start + read, n)) for start in range(0, n, read)]
+    on_device: list[tuple[int, torch.Tensor]] = []
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = tqdm(total=n, unit="img", desc=description, disable=not show, delay=0 if progress else 2)
+
+    def flush() -> None:
+        nonlocal out
+        for start, codes in on_device:
+            host = codes.to("cpu", torch.float32).numpy()
+            if out is None:
+                out = np.empty((n, host.shape[1]), dtype=np.float32)
+            out[start : start + len(host)] = host
+        on_device.clear()
+
+    def encode(start: int, images: np.ndarray) -> None:
+        chunk = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+        if cuda:
+            chunk = chunk.pin_memory()
+        for offset in range(0, len(chunk), batch_size):
+            batch = chunk[offset : offset + batch_size].to(device, non_blocking=cuda)
+            on_device.append((start + offset, encoder.encode(batch)))
+        if not cuda or len(on_device) * batch_size >= FLUSH_ROWS:
+            flush()
+        bar.update(len(images))
+
+    began = time.perf_counter()
+    first = render(*spans[0])
+    rendered = time.perf_counter()
+    encode(0, first)
+    _synchronize(device)
+    render_seconds, encode_seconds = rendered - began, time.perf_counter() - rendered
+    if render_seconds < OVERLAP_RATIO * encode_seconds:
+        for start, stop in spans[1:]:
+            encode(start, render(start, stop))
+    else:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="disbench-render") as reader:
+            ahead = [reader.submit(render, *span) for span in spans[1:2]]
+            for index, (start, _) in enumerate(spans[1:], start=1):
+                images = ahead.pop(0).result()
+                if index + 1 < len(spans):
+                    ahead.append(reader.submit(render, *spans[index + 1]))
+                encode(start, images)
+    flush()
+    bar.close()
+    assert out is not None
     return out
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -11,6 +14,7 @@ from disbench.benchmark.datasets import GroundTruthDataset
 from disbench.benchmark.datasets.toy import Toy
 from disbench.benchmark.extraction import (
     PROBE_BATCH_SIZES,
+    READ_ROWS,
     ExtractionError,
     GridCodeCache,
     encode_batches,
@@ -143,3 +147,25 @@ def test_cuda_extraction_agrees_with_cpu(toy, tmp_path):
     expected = extract(cpu, toy, indices=rows, cache=False, batch_size=16)
     got = extract(gpu, toy, indices=rows, cache=False)
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_a_slow_renderer_runs_ahead_on_a_thread_and_gives_the_same_codes(toy, linear):
+    encoder, weight = linear
+    rows = np.arange(3 * READ_ROWS) % len(toy)  # three reads
+    threads = set()
+
+    def slow(start: int, stop: int) -> np.ndarray:
+        threads.add(threading.current_thread().name)
+        time.sleep(0.01)
+        return toy.observations_at(rows[start:stop])
+
+    codes = encode_batches(encoder, slow, len(rows), batch_size=100)
+    expected = toy.observations_at(rows).reshape(len(rows), -1) @ weight
+    np.testing.assert_allclose(codes, expected, rtol=1e-5, atol=1e-5)
+    assert any(name.startswith("disbench-render") for name in threads)
+
+
+def test_an_empty_plan_is_an_error(linear):
+    encoder, _ = linear
+    with pytest.raises(ExtractionError, match="no rows"):
+        encode_batches(encoder, lambda a, b: None, 0, batch_size=8)
