@@ -58,12 +58,21 @@ class TorchOps:
         return x.std(dim=0, correction=0)
 
     @staticmethod
-    def argsort(x: Any) -> Any:
-        return torch.argsort(x, dim=0, stable=True)
+    def argsort(x: Any, *, stable: bool) -> Any:
+        return torch.argsort(x, dim=0, stable=stable)
+
+    @staticmethod
+    def flat_index(index: Any) -> Any:
+        columns = index.shape[1]
+        return index * columns + torch.arange(columns, device=index.device)
 
     @staticmethod
     def take(x: Any, index: Any) -> Any:
         return torch.gather(x, 0, index)
+
+    @staticmethod
+    def take_rows(x: Any, rows: Any) -> Any:
+        return x[rows]
 
     @staticmethod
     def scatter(index: Any, values: Any) -> Any:
@@ -100,6 +109,10 @@ class TorchOps:
     @staticmethod
     def unique_counts(x: Any) -> tuple[Any, Any]:
         return torch.unique(x, return_counts=True)
+
+    @staticmethod
+    def copy(x: Any) -> Any:
+        return x.clone(memory_format=torch.contiguous_format)
 
     @staticmethod
     def nonzero(x: Any) -> Any:

@@ -64,39 +64,49 @@ def mutual_information_discrete(
     entropies in ``H(z) + H(v) - H(z, v)``. Estimates below zero (rounding, or the
     Miller–Madow term) are clipped to 0, and a pair in which either variable takes a single
     value is exactly 0, as in scikit-learn. Inputs are labels from 0 with the given sizes.
+
+    The marginal counts are sums of the joint tables, so counting reads the labels once per
+    block of factors and no more: each factor's table holds the counts of every code label,
+    and every code's table the counts of the factor's labels.
     """
     ops = ops_for(codes)
     xp = ops.xp
     n, n_codes = codes.shape
     width = int(code_sizes.max())
-    code_cells = codes + ops.arange(n_codes, codes)[None, :] * width
-    code_counts = label_counts(codes, code_sizes).reshape(-1)
-    factor_counts = label_counts(factors, factor_sizes)
     log_n = np.log(n)
-    occupied_code = ops.float64((code_counts.reshape(n_codes, width) > 0).sum(1))
-    occupied_factor = ops.float64((factor_counts > 0).sum(1))
-    columns = []
+    code_counts = occupied_code = None
+    columns, occupied_factor = [], []
     for block in _factor_blocks(factor_sizes, width, n):
         for k, (cells, joint) in zip(
-            block, _joint_cells(code_cells, width, factors, factor_sizes, block), strict=True
+            block, _joint_cells(codes, width, factors, factor_sizes, block), strict=True
         ):
             size = int(factor_sizes[k])
-            code_of_cell = cells // size
-            which_code = code_of_cell // width
+            code_cell = cells // size  # code · width + code label
+            factor_label = cells % size
+            which_code = code_cell // width
+            if code_counts is None:
+                code_counts = ops.bincount(code_cell, weights=joint, minlength=n_codes * width)
+                occupied_code = ops.float64((code_counts.reshape(n_codes, width) > 0).sum(1))
+            # Every code's table has the factor's counts as its marginal: their sum over the
+            # codes is an exact multiple of n_codes.
+            factor_counts = ops.bincount(factor_label, weights=joint, minlength=size) / n_codes
             terms = joint * (
                 xp.log(joint)
                 + log_n
-                - xp.log(code_counts[code_of_cell])
-                - xp.log(factor_counts[k][cells % size])
+                - xp.log(code_counts[code_cell])
+                - xp.log(factor_counts[factor_label])
             )
             mi = ops.bincount(which_code, weights=terms, minlength=n_codes) / n
+            occupied_factor.append(float((factor_counts > 0).sum()))
             if miller_madow:
                 occupied_joint = ops.float64(ops.bincount(which_code, minlength=n_codes))
-                mi = mi + (occupied_code + occupied_factor[k] - occupied_joint - 1.0) / (2.0 * n)
+                mi = mi + (occupied_code + occupied_factor[-1] - occupied_joint - 1.0) / (2.0 * n)
             columns.append(mi)
     mi = xp.clip(ops.stack_columns(columns), 0.0, None)
     # A variable with one value carries no information; without this, rounding leaves ~1e-16.
-    informative = (occupied_code[:, None] > 1) & (occupied_factor[None, :] > 1)
+    informative = (occupied_code[:, None] > 1) & (
+        ops.from_host(np.array(occupied_factor), mi)[None, :] > 1
+    )
     return xp.where(informative, mi, 0.0)
 
 
@@ -116,18 +126,24 @@ def _factor_blocks(factor_sizes: np.ndarray, code_width: int, n: int) -> list[li
 
 
 def _joint_cells(
-    code_cells: Any, width: int, factors: Any, factor_sizes: np.ndarray, block: list[int]
+    codes: Any, width: int, factors: Any, factor_sizes: np.ndarray, block: list[int]
 ) -> list[tuple[Any, Any]]:
     """For each factor of ``block``: the occupied cells of its joint histogram with every
     code, as flat indices ``(code · width + code label) · size + factor label``, and their
     counts (float64). One pass over the keys, O(n · n_codes) memory."""
-    ops = ops_for(code_cells)
+    ops = ops_for(codes)
+    n_codes = codes.shape[1]
     sizes = [int(factor_sizes[k]) for k in block]
     strides = np.cumprod([1, *sizes[:0:-1]])[::-1]
     combined = (factors[:, block] * ops.from_host(strides.copy(), factors)).sum(1)
     product = int(np.prod(sizes))
-    keys = (code_cells * product + combined[:, None]).reshape(-1)
-    n_cells = code_cells.shape[1] * width * product
+    # key = (code · width + code label) · product + combined factor label, built in place:
+    # each new (n, n_codes) temporary would cost as much as the arithmetic.
+    keys = codes * product
+    keys += ops.arange(n_codes, codes) * (width * product)
+    keys += combined[:, None]
+    keys = keys.reshape(-1)
+    n_cells = n_codes * width * product
     if len(block) == 1 and n_cells > _DENSE_CELLS_PER_ENTRY * keys.shape[0]:
         cells, joint = ops.unique_counts(keys)
         return [(cells, ops.float64(joint))]

@@ -83,24 +83,25 @@ def _unique_labels(x: Any, ops: Any) -> tuple[Any, np.ndarray]:
     if not ops.is_float(x):
         x = ops.int64(x)
         lo = ops.amin(x)
-        span = int(ops.to_host(ops.amax(x) - lo).max()) + 1
-        if span <= max(x.shape[0], 1 << 16):
-            return _small_integer_labels(ops.int64(x - lo), span, ops)
-    order = ops.argsort(x)
+        top = ops.to_host(ops.amax(x) - lo)
+        if int(top.max()) < max(x.shape[0], 1 << 16):
+            return _small_integer_labels(x - lo, top, ops)
+    order = ops.argsort(x, stable=False)
     ordered = ops.take(x, order)
     starts = ops.concat([ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]])
     ranks = ops.cumsum(ops.int64(starts)) - 1
     return ops.scatter(order, ranks), ops.to_host(ranks[-1] + 1)
 
 
-def _small_integer_labels(offsets: Any, span: int, ops: Any) -> tuple[Any, np.ndarray]:
-    """Labels of integers in 0..span-1 by counting, not sorting: O(n) per column."""
+def _small_integer_labels(offsets: Any, top: np.ndarray, ops: Any) -> tuple[Any, np.ndarray]:
+    """Labels of integers in 0..top[j] (column j) by counting, not sorting: O(n) per column."""
     n_columns = offsets.shape[1]
+    span = int(top.max()) + 1
     keys = offsets + ops.arange(n_columns, offsets)[None, :] * span
     present = ops.bincount(keys.reshape(-1), minlength=n_columns * span) > 0
     rank = ops.cumsum(ops.int64(present.reshape(n_columns, span).T)) - 1
     n_values = ops.to_host(rank[-1] + 1)
-    if (n_values == span).all():  # every value in 0..span-1 occurs: already labels
+    if (n_values == top + 1).all():  # every value in 0..top occurs: already labels
         return offsets, n_values
     return ops.take(rank, offsets), n_values
 
@@ -118,14 +119,26 @@ def _histogram_labels(x: Any, num_bins: int, ops: Any) -> Any:
     # x's dtype. Start from the arithmetic guess and correct it against those same edge
     # values, so that values on an edge fall as numpy's do. Labels stay floats (exact small
     # integers) until the end; edges below the last are compared, the last being hi.
+    # (The arithmetic is done in place: a new array per step would cost as much again.)
     step = (hi - lo) / num_bins
-    label = xp.clip(xp.floor((x - lo) / step), 0, num_bins - 1)
+    label = x - lo
+    label /= step
+    xp.floor(label, out=label)
+    xp.clip(label, 0, num_bins - 1, out=label)
+    edge = xp.empty_like(label)
     while True:
-        up = (label < num_bins - 1) & ((label + 1) * step + lo <= x)
-        down = label * step + lo > x
+        xp.multiply(label, step, out=edge)
+        edge += lo
+        down = edge > x
+        xp.add(label, 1, out=edge)
+        edge *= step
+        edge += lo
+        up = edge <= x
+        up &= label < num_bins - 1
         if not bool(up.any() | down.any()):
             return ops.int64(label)
-        label = label + ops.cast_like(up, x) - ops.cast_like(down, x)
+        label += ops.cast_like(up, x)
+        label -= ops.cast_like(down, x)
 
 
 def _equal_width_labels(x: Any, num_bins: int, ops: Any) -> Any:
@@ -144,7 +157,7 @@ def _equal_width_labels(x: Any, num_bins: int, ops: Any) -> Any:
 
 def _quantile_labels(x: Any, num_bins: int, ops: Any) -> Any:
     n = x.shape[0]
-    order = ops.argsort(x)
+    order = ops.argsort(x, stable=False)
     ordered = ops.take(x, order)
     new = ops.concat([ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]])
     # The rank of a value is the position of the first of its ties in sorted order.

@@ -3,7 +3,7 @@
 Both reproduce scikit-learn's private workers pair for pair (``_compute_mi_cd`` and
 ``_compute_mi_cc`` in ``sklearn/feature_selection/_mutual_info.py``), but every (code,
 factor) pair is computed at once. Each pair is one-dimensional against one-dimensional, so
-neighbour counts come from sorted columns and binary searches, not from KD-trees.
+neighbour counts come from sorted columns, not from KD-trees.
 
 Counting rule (scikit-learn's): with ``r`` the distance to the k-th neighbour, a point ``q``
 is counted for ``p`` when ``|x_q - x_p| <= nextafter(r, 0)``, i.e. strictly closer than the
@@ -13,6 +13,7 @@ Units: nats. Negative estimates are clipped to 0, as scikit-learn does.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -26,50 +27,89 @@ _TORCH_BLOCK_ELEMENTS = 1 << 24
 
 
 class SortedColumns:
-    """Columns sorted ascending, prepared once for any number of exact window counts."""
+    """Columns sorted ascending, prepared once for any number of exact counts of the values
+    near given centres.
+
+    A count is found in two steps: a guess, from a binary search or from positions the
+    caller already knows, then ``settle``, which checks every guess against the counting
+    predicate itself, evaluated in floating point as the estimators define it, and corrects
+    the few wrong ones. Rounding in a guess therefore cannot change a count.
+    """
 
     def __init__(self, values: Any) -> None:
-        self.values = values
-        self.ops = ops_for(values)
-        self.index = self.ops.search_index(values)
-        self.tie_start, self.tie_end = _tie_blocks(values, self.ops)
+        ops = ops_for(values)
+        self.ops = ops
+        self.index = ops.search_index(values)
+        # The values between a row of -inf and a row of +inf: row b holds the value just
+        # below boundary b and row b + 1 the value just above it, for every b in 0..n.
+        inf = ops.full((1, values.shape[1]), float("inf"), values)
+        self._padded = ops.concat([-inf, values, inf])
+        self.values = self._padded[1:-1]
+
+    @functools.cached_property
+    def tie_blocks(self) -> tuple[Any, Any]:
+        """For each sorted position, where its block of equal values starts and ends
+        (exclusive); needed only when a guess is wrong, so computed on first use."""
+        return _tie_blocks(self.values, self.ops)
+
+    def count_at_most(self, queries: Any) -> Any:
+        """For each (i, j): how many values of column j are <= ``queries[i, j]``, a guess for
+        ``settle`` (the search may round)."""
+        return self.ops.searchsorted(self.index, queries)
+
+    def settle(self, count: Any, centres: Any, threshold: Any, *, strict: bool) -> Any:
+        """The exact number of leading values ``s`` of each column with ``s - c <= t`` (with
+        ``strict``, ``s - c < t``), for ``c = centres[i, j]`` and ``t = threshold[i, j]``,
+        from ``count``, a guess of it.
+
+        The predicate is monotone along a sorted column (true, then false), so a boundary
+        is right when the value just below it passes and the value just above it fails. All
+        boundaries are checked at once; the wrong ones, usually few, are then gathered and
+        moved one block of tied values at a time until they are right.
+        """
+        ops = self.ops
+        xp = ops.xp
+        columns = self.values.shape[1]
+
+        def wrong_sides(below: Any, centre: Any, limit: Any) -> tuple[Any, Any]:
+            """For boundaries whose lower neighbours lie at flat ``below`` of the padded
+            values: whether the value just above passes (the boundary must rise) and whether
+            the value just below fails (it must fall)."""
+            above = xp.take(self._padded, below + columns) - centre
+            under = xp.take(self._padded, below) - centre
+            if strict:
+                return above < limit, under >= limit
+            return above <= limit, under > limit
+
+        grow, shrink = wrong_sides(ops.flat_index(count), centres, threshold)
+        wrong = ops.nonzero((grow | shrink).reshape(-1))
+        if wrong.shape[0] == 0:
+            return count
+        column = wrong % columns
+        centre = xp.take(centres, wrong)
+        limit = xp.take(threshold, wrong)
+        boundary = xp.take(count, wrong)
+        tie_start, tie_end = self.tie_blocks
+        last = self.values.shape[0] - 1
+        while True:
+            grow, shrink = wrong_sides(boundary * columns + column, centre, limit)
+            if not bool(grow.any() | shrink.any()):
+                break
+            # Past the block of ties just above, or back to the start of the one just below.
+            end = xp.take(tie_end, xp.clip(boundary, None, last) * columns + column)
+            start = xp.take(tie_start, xp.clip(boundary - 1, 0, None) * columns + column)
+            boundary = xp.where(grow, end, xp.where(shrink, start, boundary))
+        count = ops.copy(count)
+        count.reshape(-1)[wrong] = boundary
+        return count
 
     def window_counts(self, centres: Any, radius: Any) -> Any:
         """For each (i, j): how many values of column j lie within ``radius[i, j]`` of
-        ``centres[i, j]``, by the predicate ``|s - c| <= radius`` in floating point.
-
-        The boundaries start from a binary search on ``c ± radius`` and are then moved, one
-        block of tied values at a time, until the predicate itself agrees, so rounding in
-        ``c ± radius`` cannot change a count. Fastest when each column of ``centres`` is
-        sorted, as the estimators pass them.
-        """
-        upper = self._boundary(
-            self.ops.searchsorted(self.index, centres + radius),
-            lambda value: value - centres <= radius,
-        )
-        lower = self._boundary(
-            self.ops.searchsorted(self.index, centres - radius),
-            lambda value: centres - value > radius,
-        )
+        ``centres[i, j]``, by the predicate ``|s - c| <= radius`` in floating point."""
+        upper = self.settle(self.count_at_most(centres + radius), centres, radius, strict=False)
+        # |s - c| <= radius fails below the window where c - s > radius, i.e. s - c < -radius.
+        lower = self.settle(self.count_at_most(centres - radius), centres, -radius, strict=True)
         return upper - lower
-
-    def _boundary(self, count: Any, inside: Any) -> Any:
-        """Correct ``count``, a guess of how many leading values satisfy the monotone
-        predicate ``inside`` (true, then false, along each column), to the exact number."""
-        ops, values = self.ops, self.values
-        rows = values.shape[0]
-        while True:
-            below = ops.xp.clip(count - 1, 0, rows - 1)
-            at = ops.xp.clip(count, 0, rows - 1)
-            grow = (count < rows) & inside(ops.take(values, at))
-            shrink = (count > 0) & ~inside(ops.take(values, below))
-            if not bool(grow.any() | shrink.any()):
-                return count
-            count = ops.xp.where(
-                grow,
-                ops.take(self.tie_end, at),
-                ops.xp.where(shrink, ops.take(self.tie_start, below), count),
-            )
 
 
 def _tie_blocks(sorted_columns: Any, ops: Any) -> tuple[Any, Any]:
@@ -104,63 +144,127 @@ def mutual_information_knn_cd(
     """
     ops = ops_for(codes)
     xp = ops.xp
-    codes = ops.float64(codes)
     n, n_codes = codes.shape
-    by_value = ops.argsort(codes)
-    sorted_codes = ops.take(codes, by_value)
-    all_points = SortedColumns(sorted_codes)
-    position = ops.arange(n, codes)
+    # The order among tied values is irrelevant: every count below is decided by values.
+    by_value = ops.argsort(codes, stable=False)
+    all_points = SortedColumns(ops.float64(ops.take(codes, by_value)))
+    # Each m_i is an integer in 1..n: ψ is looked up, not evaluated n · n_codes times.
+    digamma_of = ops.digamma(ops.arange(n + 1, codes))
     columns = []
     # One factor at a time keeps memory at O(n · n_codes); each step covers every code.
     for k in range(factors.shape[1]):
         labels = factors[:, k]
         sizes = ops.bincount(labels, minlength=int(factor_sizes[k]))
-        # Rows grouped by label, by value within each label: a stable sort of the labels
-        # taken in value order. The label blocks sit at the same positions in every column.
-        to_grouped = ops.argsort(ops.small_int(labels[by_value], len(sizes)))
-        grouped = ops.take(by_value, to_grouped)
-        values = ops.take(codes, grouped)
-        block_label = labels[grouped[:, 0]]
-        block_size = sizes[block_label]
-        block_start = (ops.cumsum(sizes) - sizes)[block_label]
-        k_eff = xp.clip(block_size - 1, None, n_neighbors)
-        # The k nearest neighbours on a line form a window of k + 1 points around the point;
-        # the k-th neighbour distance is the smallest reach over the k + 1 such windows.
-        radius = ops.full(tuple(values.shape), float("inf"), values)
-        for shift in range(n_neighbors + 1):
-            left = position - shift
-            right = left + k_eff
-            valid = (shift <= k_eff) & (left >= block_start) & (right < block_start + block_size)
-            reach = xp.maximum(
-                values - values[xp.clip(left, 0, n - 1)],
-                values[xp.clip(right, 0, n - 1)] - values,
-            )
-            radius = xp.where(valid[:, None], xp.minimum(radius, reach), radius)
-        # Counts are taken in value order, where the searches are fastest; the averages
-        # below do not depend on the order of the points.
-        radius = ops.scatter(to_grouped, radius)
         row_size = sizes[labels]
         kept = row_size > 1
         n_kept = int(kept.sum())
         if n_kept == 0:
             columns.append(ops.full((n_codes,), 0.0, codes))
             continue
+        sorted_labels = ops.small_int(labels, len(sizes))[by_value]
         if n_kept == n:
-            pool, radius_kept = all_points, radius
+            pool = all_points
         else:
             kept_sorted = kept[by_value].T
-            pool = SortedColumns(sorted_codes.T[kept_sorted].reshape(n_codes, n_kept).T)
-            radius_kept = radius.T[kept_sorted].reshape(n_codes, n_kept).T
-        m = pool.window_counts(pool.values, ops.next_below(radius_kept))
+            kept_values = all_points.values.T[kept_sorted].reshape(n_codes, n_kept).T
+            pool = SortedColumns(ops.copy(kept_values))
+            sorted_labels = ops.copy(sorted_labels.T[kept_sorted].reshape(n_codes, n_kept).T)
+        # Labels seen once are not in the pool.
+        m = _strictly_closer_counts(pool, sorted_labels, xp.where(sizes > 1, sizes, 0), n_neighbors)
         row_size = row_size[kept]
         mi = (
             float(scipy.special.digamma(n_kept))
             + ops.digamma(xp.clip(row_size - 1, None, n_neighbors)).mean()
             - ops.digamma(row_size).mean()
-            - ops.digamma(m).mean(0)
+            - digamma_of[m].mean(0)
         )
         columns.append(mi)
     return xp.clip(ops.stack_columns(columns), 0.0, None)
+
+
+def _strictly_closer_counts(
+    pool: SortedColumns, sorted_labels: Any, sizes: Any, n_neighbors: int
+) -> Any:
+    """``m`` of Ross's estimator for every point of ``pool``, in an order of its own.
+
+    ``sorted_labels[i, j]`` is the label of the i-th smallest value of column j and ``sizes``
+    the number of points of each label (every label present occurs at least twice).
+
+    The k nearest neighbours of a point within its label form a window of k + 1 consecutive
+    points of the label's sorted run, and the window's farther end lies at the k-th
+    neighbour distance ``r``. That end is a point of the pool whose sorted position is
+    known, so the count's boundary on its side needs no search: it lies just past that end
+    (for ``r = 0``, at it). Only the boundary on the other side is searched: one search per
+    point instead of two. ``settle`` then checks both boundaries.
+    """
+    ops = pool.ops
+    xp = ops.xp
+    # Rows grouped by label, ascending within each label: a stable sort of the labels in
+    # value order. The label blocks sit at the same rows in every column.
+    to_sorted = ops.argsort(sorted_labels, stable=True)
+    values = ops.take(pool.values, to_sorted)
+    block_label = sorted_labels[to_sorted[:, 0], 0]
+    block_start = (ops.cumsum(sizes) - sizes)[block_label]
+    radius, ends, at_radius = _kth_neighbour_windows(
+        values, block_start, sizes[block_label], n_neighbors
+    )
+    end_left, end_right = (xp.take(to_sorted, end) for end in ends)
+    left_known, right_known = at_radius
+    # Counted: |s - c| <= r', with r' the float just below r (0 when r is 0). A window end at
+    # distance r > 0 is not counted, so the boundary on its side lies just past it; for
+    # r = 0 the ends are tied with the point itself, and settle takes in their whole block
+    # of ties. The other boundary is searched: at c + r' when the left end lies at distance
+    # r, at c - r' when only the right one does.
+    within = ops.next_below(radius)
+    positive = radius > 0
+    searched = pool.count_at_most(values + (2.0 * left_known - 1.0) * within)
+    # Arithmetic selections: numpy's `where` is several times slower on irregular masks.
+    lower = searched + left_known * (end_left + positive - searched)
+    upper = searched + right_known * (end_right + ~positive - searched)
+    upper = pool.settle(upper, values, within, strict=False)
+    lower = pool.settle(lower, values, -within, strict=True)
+    return upper - lower
+
+
+def _kth_neighbour_windows(
+    values: Any, block_start: Any, block_size: Any, n_neighbors: int
+) -> tuple[Any, tuple[Any, Any], tuple[Any, Any]]:
+    """The k nearest neighbours of each point within its block of rows.
+
+    ``values`` is sorted within each block of rows; row i's block starts at row
+    ``block_start[i]`` and holds ``block_size[i] >= 2`` rows, and its point has
+    ``k_i = min(k, block_size[i] - 1)`` neighbours. Returns the distance ``r`` to the
+    k_i-th neighbour, the two ends of the window of the k_i nearest as flat indices of
+    ``values``, and whether each end lies at distance ``r`` (at least one does).
+    """
+    ops = ops_for(values)
+    xp = ops.xp
+    n, n_codes = values.shape
+    k_eff = xp.clip(block_size - 1, None, n_neighbors)
+    position = ops.arange(n, values)
+    # Rows n and n + 1 stand in for the ends of windows that leave the block: -inf and
+    # +inf, whose reach is infinite, so such windows are never chosen.
+    inf = ops.full((1, n_codes), float("inf"), values)
+    extended = ops.concat([values, -inf, inf])
+    radius = ops.full(tuple(values.shape), float("inf"), values)
+    best_shift = ops.small_int(xp.zeros_like(values, dtype=xp.int64), n_neighbors + 1)
+    # The k-th neighbour distance is the smallest reach over the windows [i - s, i - s + k].
+    for shift in range(n_neighbors + 1):
+        left = position - shift
+        right = left + k_eff
+        inside = (left >= block_start) & (right < block_start + block_size)
+        left = xp.where(inside, left, n)
+        right = xp.where(inside, right, n + 1)
+        reach = xp.maximum(
+            values - ops.take_rows(extended, left), ops.take_rows(extended, right) - values
+        )
+        best_shift += (reach < radius) * (shift - best_shift)
+        radius = xp.minimum(radius, reach)
+    left = ops.flat_index(position[:, None] - best_shift)
+    right = left + (k_eff * n_codes)[:, None]
+    to_left = values - xp.take(values, left)
+    to_right = xp.take(values, right) - values
+    return radius, (left, right), (to_left >= to_right, to_right >= to_left)
 
 
 def mutual_information_ksg(codes: Any, factors: Any, *, n_neighbors: int) -> Any:
@@ -181,7 +285,7 @@ def mutual_information_ksg(codes: Any, factors: Any, *, n_neighbors: int) -> Any
     codes = _unit_variance(ops.float64(codes), ops)
     factors = _unit_variance(ops.float64(factors), ops)
     n = codes.shape[0]
-    by_value = ops.argsort(codes)
+    by_value = ops.argsort(codes, stable=False)
     sorted_codes = ops.take(codes, by_value)
     x_points = SortedColumns(sorted_codes)
     constant = float(scipy.special.digamma(n)) + float(scipy.special.digamma(n_neighbors))
@@ -190,9 +294,9 @@ def mutual_information_ksg(codes: Any, factors: Any, *, n_neighbors: int) -> Any
     for k in range(factors.shape[1]):
         y = factors[:, k : k + 1] + 0.0 * codes
         radius = ops.next_below(_kth_chebyshev_distance(codes, y, n_neighbors))
-        # Counts are taken in value order, where the searches are fastest.
+        # Counts are taken in value order, where the centres are the sorted values themselves.
         n_x = x_points.window_counts(sorted_codes, ops.take(radius, by_value)) - 1
-        by_y = ops.argsort(factors[:, k])
+        by_y = ops.argsort(factors[:, k], stable=False)
         y_points = SortedColumns(y[by_y])
         n_y = y_points.window_counts(y_points.values, radius[by_y]) - 1
         mi = constant - ops.digamma(n_x + 1).mean(0) - ops.digamma(n_y + 1).mean(0)

@@ -59,6 +59,14 @@ def test_unique_labels_distinct_values_in_order():
     assert labels[:, 1].tolist() == [1, 1, 0, 1]
 
 
+def test_unique_labels_of_integers_by_column():
+    # Every value of its range occurs in the first two columns (kept as they are, less
+    # their minimum); the third skips values.
+    x = np.array([[0, 10, 0], [2, 12, 5], [1, 11, 2], [2, 10, 5]])
+    labels = discretize(x, strategy="unique")
+    assert labels.T.tolist() == [[0, 2, 1, 2], [0, 2, 1, 0], [0, 2, 1, 2]]
+
+
 @pytest.mark.parametrize("strategy", ["histogram", "equal_width", "quantile", "unique"])
 def test_torch_matches_numpy(rng, strategy):
     x = np.concatenate(

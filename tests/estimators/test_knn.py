@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import scipy.special
 import torch
 from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 from sklearn.feature_selection._mutual_info import _compute_mi_cc, _compute_mi_cd
@@ -31,6 +32,59 @@ def test_knn_cd_matches_sklearn_pair_by_pair(rng):
         )
         got = mutual_information(codes, factors, estimator="knn_cd", n_neighbors=n_neighbors)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-9)
+
+
+def ross_by_definition(z, v, n_neighbors):
+    """Ross's estimate for one code and one factor, straight from the counting rule in
+    ``disbench.estimators.knn``: all n² distances, |z_q - z_p| <= nextafter(r, 0)."""
+    labels, sizes = np.unique(v, return_counts=True)
+    kept = np.isin(v, labels[sizes > 1])
+    z, v = z[kept], v[kept]
+    k_all, n_v, m = [], [], []
+    for p in range(z.size):
+        distance = np.abs(z - z[p])
+        same = distance[v == v[p]]  # the point itself, at 0, comes first once sorted
+        k = min(n_neighbors, same.size - 1)
+        r = np.sort(same)[k]
+        k_all.append(k)
+        n_v.append(same.size)
+        m.append(np.count_nonzero(distance <= np.nextafter(r, 0)))
+    psi = scipy.special.digamma
+    mi = psi(z.size) + psi(k_all).mean() - psi(n_v).mean() - psi(m).mean()
+    return max(mi, 0.0)
+
+
+def test_knn_cd_follows_the_counting_rule_on_ties_and_rounding(rng):
+    # Ties (values on a grid, many neighbours at distance 0), float32 values, a large offset
+    # where c ± r rounds, and labels of 1, 2 and 3 points: the regimes in which the known
+    # window ends and the searched boundaries need the exact check.
+    n = 300
+    factors = rng.integers(0, [2, 5, 12], size=(n, 3))
+    factors[:6, 1] = [5, 6, 6, 7, 7, 7]
+    codes = np.stack(
+        [
+            np.round(factors[:, 0] + rng.normal(size=n), 1),
+            rng.integers(0, 6, size=n) / 4.0,
+            (factors[:, 1] + rng.normal(size=n)).astype(np.float32),
+            1e9 + rng.normal(size=n) * 1e-3,
+            np.full(n, 2.5),
+        ],
+        axis=1,
+    )
+    for n_neighbors in (1, 3, 5):
+        expected = [
+            [ross_by_definition(c.astype(np.float64), f, n_neighbors) for f in factors.T]
+            for c in codes.T
+        ]
+        got = mutual_information(codes, factors, estimator="knn_cd", n_neighbors=n_neighbors)
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+        on_torch = mutual_information(
+            torch.from_numpy(codes),
+            torch.from_numpy(factors),
+            estimator="knn_cd",
+            n_neighbors=n_neighbors,
+        )
+        np.testing.assert_allclose(on_torch.numpy(), expected, rtol=0, atol=1e-12)
 
 
 def test_knn_cd_matches_mutual_info_classif(rng):
