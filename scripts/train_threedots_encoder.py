@@ -9,7 +9,8 @@ pixels plus beta times the KL divergence to N(0, I), with beta = 4 reached by a 
 warm-up over the first half of the steps (without it the posterior collapses: the dots are
 small and a blank image is a cheap first reconstruction). 2,500 steps of batches of 64,
 rendered afresh each step from uniformly drawn factor rows (seeded), Adam with learning
-rate 1e-3: about 6 minutes on 2 CPU cores. Only the encoder is saved, scripted, returning (mean, log-variance).
+rate 1e-3: about 6 minutes on 2 CPU cores. Only the encoder is saved, scripted,
+returning (mean, log-variance).
 """
 
 from __future__ import annotations

@@ -22,8 +22,10 @@ import pandas as pd
 from disbench.adapters import Encoder, PrecomputedCodes, load_encoder
 from disbench.benchmark.datasets import FiniteDataset, GroundTruthDataset, load_dataset
 from disbench.benchmark.extraction import extract
-from disbench.benchmark.plans import Plan, metric_generator, observational_plan
+from disbench.benchmark.plans import metric_generator, plan_metric
+from disbench.benchmark.sampling import sampler_for
 from disbench.metrics import MetricSpec, get_metric, list_metrics
+from disbench.metrics.sampling import FactorSampler, InterventionPlan
 from disbench.results import Store, make_record, record_key
 
 #: Columns of the DataFrame ``evaluate`` returns: one row per metric score.
@@ -31,8 +33,8 @@ COLUMNS = ("model", "dataset", "metric", "score", "value", "seed")
 
 
 def default_metrics() -> list[str]:
-    """The default suite: every registered observational metric."""
-    return [spec.name for spec in list_metrics() if spec.kind == "observational"]
+    """The default suite: every registered metric, observational and interventional."""
+    return [spec.name for spec in list_metrics()]
 
 
 class EvaluationError(RuntimeError):
@@ -49,7 +51,7 @@ class _Job:
     params: dict[str, Any]
     sizes: dict[str, int]
     key: str
-    plan: Plan | None = None
+    plan: InterventionPlan | None = None
     rng: np.random.Generator | None = None
 
 
@@ -163,14 +165,20 @@ def evaluate(
         record(job, timings, error=message)
 
     if pending:
+        sampler = (
+            sampler_for(dataset)
+            if codes_table is None
+            else sampler_for(factors=codes_table.factors, factor_names=dataset_info["factor_names"])
+        )
         start = time.perf_counter()
-        n_rows = len(codes_table.codes) if codes_table is not None else 0
-        for job in pending:
-            job.rng = metric_generator(seed, job.spec.name)
-            plan_dataset = None if codes_table is not None else dataset
-            job.plan = observational_plan(
-                job.spec.name, job.sizes, plan_dataset, job.rng, n_rows=n_rows
-            )
+        try:
+            for job in pending:
+                job.rng = metric_generator(seed, job.spec.name)
+                job.plan = plan_metric(job.spec, sampler, job.params, job.sizes, job.rng)
+        except ValueError as error:
+            for job in pending:
+                fail(job, f"planning failed: {error}", {})
+            raise
         plan_seconds = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -178,7 +186,7 @@ def evaluate(
             observed = _observe(
                 encoder,
                 dataset,
-                [job.plan for job in pending],
+                [job.plan.rows for job in pending],
                 batch_size=batch_size,
                 cache=cache,
                 progress=progress,
@@ -189,11 +197,11 @@ def evaluate(
             raise
         extraction_seconds = time.perf_counter() - start
 
-        for job, (codes, factors, test_codes, test_factors) in zip(pending, observed, strict=True):
+        for job, codes in zip(pending, observed, strict=True):
             timings = {"plan": plan_seconds, "extraction": extraction_seconds}
             start = time.perf_counter()
             try:
-                result = _compute(job, codes, factors, test_codes, test_factors)
+                result = _compute(job, codes, sampler)
             except (ValueError, TypeError, ArithmeticError) as error:
                 fail(job, str(error), timings)
                 continue
@@ -231,7 +239,10 @@ def _job(
         key: int((sample_sizes or {}).get(key, default))
         for key, default in spec.sample_sizes.items()
     }
-    params = {**spec.defaults, **gin.get_bindings(spec.name), **sizes}
+    overrides = {  # an interventional metric's sizes are options of its plan
+        key: int(value) for key, value in (sample_sizes or {}).items() if key in spec.defaults
+    }
+    params = {**spec.defaults, **gin.get_bindings(spec.name), **sizes, **overrides}
     key = record_key(
         model=model_info, dataset=dataset_info, metric=spec.name, params=params, seed=seed
     )
@@ -273,58 +284,47 @@ def _check_codes_table(table: PrecomputedCodes, dataset: GroundTruthDataset | No
         )
 
 
-Observed = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
-
-
 def _observe(
     encoder: Encoder | PrecomputedCodes,
     dataset: GroundTruthDataset | None,
-    plans: list[Plan],
+    plans: list[dict[str, np.ndarray]],
     *,
     batch_size: int | None,
     cache: bool | str | os.PathLike[str],
     progress: bool | None,
-) -> list[Observed]:
-    """Codes and factors of every plan's rows, from one extraction of their union."""
-    parts = [part for plan in plans for part in (plan.train, plan.test) if part is not None]
-    rows = np.concatenate(parts)
+) -> list[dict[str, np.ndarray]]:
+    """The codes of every plan's rows, by name, from one extraction of all of them."""
+    parts = [rows for plan in plans for rows in plan.values()]
+    every = np.concatenate(parts)
     if isinstance(encoder, PrecomputedCodes):
-        codes = np.asarray(encoder.codes[rows], dtype=np.float32)
-        factors = np.asarray(encoder.factors[rows])
+        codes = np.asarray(encoder.codes[every], dtype=np.float32)
     elif isinstance(dataset, FiniteDataset):
         codes = extract(
-            encoder, dataset, indices=rows, batch_size=batch_size, cache=cache, progress=progress
+            encoder, dataset, indices=every, batch_size=batch_size, cache=cache, progress=progress
         )
-        factors = dataset.factors_at(rows)
     else:
         assert dataset is not None
         codes = extract(
-            encoder, dataset, factors=rows, batch_size=batch_size, cache=cache, progress=progress
+            encoder, dataset, factors=every, batch_size=batch_size, cache=cache, progress=progress
         )
-        factors = rows
-    bounds = np.cumsum([0] + [len(part) for part in parts])
-    pieces = iter((codes[a:b], factors[a:b]) for a, b in itertools.pairwise(bounds))
-    observed = []
-    for plan in plans:
-        train_codes, train_factors = next(pieces)
-        test_codes, test_factors = next(pieces) if plan.test is not None else (None, None)
-        observed.append((train_codes, train_factors, test_codes, test_factors))
-    return observed
+    bounds = itertools.pairwise(np.cumsum([0] + [len(part) for part in parts]))
+    pieces = iter(codes[a:b] for a, b in bounds)
+    return [{name: next(pieces) for name in plan} for plan in plans]
 
 
-def _compute(
-    job: _Job,
-    codes: np.ndarray,
-    factors: np.ndarray,
-    test_codes: np.ndarray | None,
-    test_factors: np.ndarray | None,
-) -> Any:
-    options = {key: value for key, value in job.params.items() if key not in job.sizes}
-    if test_codes is not None:
-        options.update(test_codes=test_codes, test_factors=test_factors)
-    if "rng" in inspect.signature(job.spec.function).parameters:
-        options["rng"] = job.rng
-    return job.spec.function(codes, factors, **options)
+def _compute(job: _Job, codes: dict[str, np.ndarray], sampler: FactorSampler) -> Any:
+    spec, plan = job.spec, job.plan
+    assert plan is not None
+    data: dict[str, Any] = dict(codes)
+    if spec.plan is None:
+        data["factors"] = sampler.factors(plan.rows["codes"])
+        if "test_codes" in plan.rows:
+            data["test_factors"] = sampler.factors(plan.rows["test_codes"])
+    else:
+        data.update(plan.meta)
+    if "rng" in inspect.signature(spec.function).parameters:
+        data["rng"] = job.rng
+    return spec.function(**data, **spec.options_for(spec.function, job.params))
 
 
 def _score_rows(

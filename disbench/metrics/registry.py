@@ -16,16 +16,20 @@ from typing import Any
 
 import gin
 
+from disbench.metrics.beta_vae import z_diff, z_diff_plan
 from disbench.metrics.dci import dci
 from disbench.metrics.dcimig import dcimig
+from disbench.metrics.factor_vae import z_min_var, z_min_var_plan
 from disbench.metrics.infomec import infomec
 from disbench.metrics.irs import irs
 from disbench.metrics.jemmig import jemmig
+from disbench.metrics.local import local_mig, local_modularity, local_plan
 from disbench.metrics.mig import mig, mig_sup
 from disbench.metrics.modularity import modularity_explicitness
 from disbench.metrics.result import MetricResult
 from disbench.metrics.sap import sap
 from disbench.metrics.unsupervised import unsupervised
+from disbench.metrics.z_max_var import z_max_var, z_max_var_plan
 
 #: Arguments that carry data, never configuration: gin may not bind them.
 DATA_ARGUMENTS = ("codes", "factors", "test_codes", "test_factors", "rng")
@@ -35,9 +39,12 @@ DATA_ARGUMENTS = ("codes", "factors", "test_codes", "test_factors", "rng")
 class MetricSpec:
     """A registered metric.
 
-    ``function`` is the plain function; ``configurable`` the same function as gin sees it
-    (bound parameters applied). ``sample_sizes`` are the numbers of factor rows the
-    evaluate pipeline observes for it (disentanglement_lib's study defaults).
+    ``function`` is the plain function over arrays. An interventional metric also has a
+    ``plan``, which draws the rows it observes from a ``FactorSampler``; its options are
+    those of both functions. ``configurable`` is what gin sees under the metric's name.
+    ``sample_sizes`` are the numbers of rows the evaluate pipeline observes for an
+    observational metric (disentanglement_lib's study defaults); an interventional
+    metric's sizes are options of its plan.
     """
 
     name: str
@@ -45,17 +52,30 @@ class MetricSpec:
     score_keys: tuple[str, ...]
     reference: str
     sample_sizes: dict[str, int] = field(default_factory=dict)
-    kind: str = "observational"
-    configurable: Callable[..., MetricResult] | None = None
+    plan: Callable[..., Any] | None = None
+    configurable: Callable[..., Any] | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"interventional"`` when the metric plans its own rows, else ``"observational"``."""
+        return "observational" if self.plan is None else "interventional"
 
     @property
     def defaults(self) -> dict[str, Any]:
-        """The metric's options and their defaults, data arguments left out."""
+        """The metric's options and their defaults (plan's and computation's), no data."""
+        functions = (self.function,) if self.plan is None else (self.plan, self.function)
         return {
             name: parameter.default
-            for name, parameter in inspect.signature(self.function).parameters.items()
+            for function in functions
+            for name, parameter in inspect.signature(function).parameters.items()
             if parameter.default is not inspect.Parameter.empty and name not in DATA_ARGUMENTS
         }
+
+    @staticmethod
+    def options_for(function: Callable[..., Any], params: dict[str, Any]) -> dict[str, Any]:
+        """The entries of ``params`` that ``function`` takes."""
+        accepted = inspect.signature(function).parameters
+        return {name: value for name, value in params.items() if name in accepted}
 
     @property
     def needs_test_set(self) -> bool:
@@ -134,17 +154,74 @@ _SPECS = (
         "Locatello et al. 2019, arXiv:1811.12359; disentanglement_lib",
         _TRAIN,
     ),
+    MetricSpec(
+        "z_diff",
+        z_diff,
+        ("train_accuracy", "eval_accuracy"),
+        "Higgins et al. 2017, openreview.net/forum?id=Sy2fzU9gl; disentanglement_lib",
+        plan=z_diff_plan,
+    ),
+    MetricSpec(
+        "z_min_var",
+        z_min_var,
+        ("train_accuracy", "eval_accuracy", "num_active_dims"),
+        "Kim & Mnih 2018, arXiv:1802.05983; disentanglement_lib",
+        plan=z_min_var_plan,
+    ),
+    MetricSpec(
+        "z_max_var",
+        z_max_var,
+        ("train_accuracy", "eval_accuracy"),
+        "Kim et al. 2019, arXiv:1902.01568; Carbonneau et al. 2022, arXiv:2012.09276",
+        plan=z_max_var_plan,
+    ),
+    MetricSpec(
+        "local_mig",
+        local_mig,
+        ("local_mig",),
+        "Rhodes & Lee 2021, arXiv:2106.02923; travers-rhodes/jlonevae",
+        plan=local_plan,
+    ),
+    MetricSpec(
+        "local_modularity",
+        local_modularity,
+        ("local_modularity",),
+        "Rhodes & Lee 2021, arXiv:2106.02923; travers-rhodes/jlonevae",
+        plan=local_plan,
+    ),
 )
 
 
 def _with_gin(spec: MetricSpec) -> MetricSpec:
-    denylist = [
-        name for name in DATA_ARGUMENTS if name in inspect.signature(spec.function).parameters
-    ]
-    configurable = gin.external_configurable(
-        spec.function, name=spec.name, module="disbench", denylist=denylist
-    )
+    if spec.plan is None:
+        denylist = [
+            name for name in DATA_ARGUMENTS if name in inspect.signature(spec.function).parameters
+        ]
+        configurable = gin.external_configurable(
+            spec.function, name=spec.name, module="disbench", denylist=denylist
+        )
+    else:
+        configurable = gin.external_configurable(
+            _options_signature(spec), name=spec.name, module="disbench"
+        )
     return MetricSpec(**{**spec.__dict__, "configurable": configurable})
+
+
+def _options_signature(spec: MetricSpec) -> Callable[..., dict[str, Any]]:
+    """A function whose signature is the options of an interventional metric's plan and
+    computation together: what gin validates ``z_diff.batch_size = 200`` against."""
+
+    def options(**bound: Any) -> dict[str, Any]:
+        return bound
+
+    options.__name__ = options.__qualname__ = spec.name
+    options.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        [
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+            for name, default in spec.defaults.items()
+        ]
+    )
+    return options
 
 
 REGISTRY: dict[str, MetricSpec] = {spec.name: _with_gin(spec) for spec in _SPECS}

@@ -83,10 +83,10 @@ def test_identity_codes_score_about_one_and_the_seed_decides(tmp_path):
     assert other["value"].iloc[0] != values["mig", "mig"]
 
 
-def test_the_default_suite_is_every_observational_metric():
+def test_the_default_suite_is_every_metric():
     names = default_metrics()
-    assert names == [s.name for s in list_metrics() if s.kind == "observational"]
-    assert {"mig", "dci", "sap", "irs", "infomec"} <= set(names)
+    assert names == [s.name for s in list_metrics()]
+    assert {"mig", "dci", "sap", "irs", "infomec", "z_diff", "z_min_var", "local_mig"} <= set(names)
 
 
 def test_records_are_written_once_and_read_back(toy, model, tmp_path):

@@ -28,6 +28,23 @@ SCORE_KEYS = {
         "mutual_info_score",
     ),
 }
+INTERVENTIONAL_KEYS = {
+    "z_diff": ("train_accuracy", "eval_accuracy"),
+    "z_min_var": ("train_accuracy", "eval_accuracy", "num_active_dims"),
+    "z_max_var": ("train_accuracy", "eval_accuracy"),
+    "local_mig": ("local_mig",),
+    "local_modularity": ("local_modularity",),
+}
+#: Small plans: the registry tests are about the common contract, not the numbers.
+SMALL_PLANS = {
+    "num_train": 300,
+    "num_eval": 200,
+    "batch_size": 8,
+    "num_local_clusters": 3,
+    "num_points": 500,
+    "continuity_cutoff": 4,
+    "locality_proportion": 0.5,
+}
 #: Options that keep the slowest metrics quick where the test is not about them.
 FAST = {"dci": {"predictor": "hist_gbt"}}
 #: Scores that are not in [0, 1].
@@ -41,8 +58,15 @@ def run(spec, codes, factors, test_codes=None, test_factors=None, **options):
     return spec.function(codes, factors, **kwargs)
 
 
-def test_the_registry_holds_every_observational_metric_with_its_keys():
-    assert {spec.name: spec.score_keys for spec in list_metrics()} == SCORE_KEYS
+def test_the_registry_holds_every_metric_with_its_keys():
+    assert {spec.name: spec.score_keys for spec in list_metrics()} == {
+        **SCORE_KEYS,
+        **INTERVENTIONAL_KEYS,
+    }
+    kinds = {spec.name: spec.kind for spec in list_metrics()}
+    assert {name for name, kind in kinds.items() if kind == "interventional"} == set(
+        INTERVENTIONAL_KEYS
+    )
     with pytest.raises(ValueError, match="unknown metric 'migg'; registered metrics: mig, "):
         get_metric("migg")
 
@@ -108,3 +132,57 @@ def test_real_shapes3d_codes(name, shapes3d_codes):
         assert np.isfinite(value), key
         if key not in UNBOUNDED:
             assert 0.0 <= value <= 1.0, (key, value)
+
+
+@pytest.mark.parametrize("name", sorted(INTERVENTIONAL_KEYS))
+def test_interventional_plan_and_computation_signatures(name):
+    spec = get_metric(name)
+    for function in (spec.plan, spec.function):
+        parameters = inspect.signature(function).parameters
+        options = [p for p in parameters.values() if p.default is not inspect.Parameter.empty]
+        assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in options), name
+        assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+        doc = inspect.getdoc(function)
+        assert "\nExamples\n" in doc and "\nReturns\n" in doc, function.__name__
+        assert getattr(metrics, function.__name__) is function
+    assert next(iter(inspect.signature(spec.plan).parameters)) == "sampler"
+
+
+@pytest.mark.parametrize("name", sorted(INTERVENTIONAL_KEYS))
+def test_interventional_scores_in_range_and_identical_for_the_same_seed(name):
+    from disbench.benchmark.datasets.toy import Toy
+    from disbench.benchmark.sampling import sampler_for
+
+    spec = get_metric(name)
+    sampler = sampler_for(Toy(factor_sizes=(4, 5, 6)))
+
+    def run_once():
+        generator = np.random.default_rng(3)
+        plan = spec.plan(sampler, **spec.options_for(spec.plan, SMALL_PLANS), rng=generator)
+        noise = np.random.default_rng(4)
+        codes = {
+            key: sampler.factors(rows) + 0.5 * noise.normal(size=(len(rows), 3))
+            for key, rows in plan.rows.items()
+        }
+        options = spec.options_for(spec.function, SMALL_PLANS)
+        if "rng" in inspect.signature(spec.function).parameters:
+            options["rng"] = generator
+        return spec.function(**codes, **plan.meta, **options)
+
+    result = run_once()
+    assert tuple(result.scores) == INTERVENTIONAL_KEYS[name]
+    for key, value in result.scores.items():
+        assert isinstance(value, float) and np.isfinite(value), key
+        if key not in UNBOUNDED:
+            assert 0.0 <= value <= 1.0, (key, value)
+    assert run_once().scores == result.scores
+
+
+def test_gin_binds_an_interventional_metric_s_plan_and_computation_options():
+    try:
+        gin.parse_config("z_diff.batch_size = 200\nz_diff.num_train = 100")
+        assert gin.get_bindings("z_diff") == {"batch_size": 200, "num_train": 100}
+        with pytest.raises(ValueError, match="doesn't have a parameter named 'train_a'"):
+            gin.parse_config("z_diff.train_a = 3")
+    finally:
+        gin.clear_config()
