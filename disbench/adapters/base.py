@@ -33,9 +33,10 @@ INPUT_LAYOUTS = ("nchw", "nhwc")
 #: Dict keys taken, in this order, as the mean of a (mean, log variance) output.
 MEAN_KEYS = ("mean", "mu", "loc")
 #: What to try when a model fails on its input; one line, named for Python and the CLI.
+#: The layout suggested is the one the encoder is not using.
 _HINT = (
-    "if the model wants channels last, try input_layout='nhwc' (--input-layout nhwc); "
-    "for another value range, input_range=(-1, 1) or (0, 255) (--input-range -1,1); "
+    "if the model wants channels {other}, try input_layout='{layout}' (--input-layout "
+    "{layout}); for another value range, input_range=(-1, 1) or (0, 255) (--input-range -1,1); "
     "to pick another output of the model, output=INDEX or KEY (--output)"
 )
 _ERROR_LINE = re.compile(r"^[\w.]*(Error|Exception)\b.*:")
@@ -224,9 +225,14 @@ class Encoder(abc.ABC):
                     f"{self.name} failed on an input of shape {tuple(model_input.shape)}, "
                     f"dtype {model_input.dtype} ({self.input_layout.upper()}, values in "
                     f"[{self.input_range[0]:g}, {self.input_range[1]:g}]): "
-                    f"{summarize_error(error)}; {_HINT}"
+                    f"{summarize_error(error)}; {self._hint()}"
                 ) from error
             return self._codes(self._select(raw), batch=x.shape[0])
+
+    def _hint(self) -> str:
+        if self.input_layout == "nchw":
+            return _HINT.format(other="last", layout="nhwc")
+        return _HINT.format(other="first", layout="nchw")
 
     def provenance(self) -> dict:
         """JSON-able description: ``spec``, ``name``, ``sha256``, ``adapter``, ``options``

@@ -97,6 +97,7 @@ def test_torchscript_failure_is_one_line_naming_the_converted_input(scripted, x)
         "scripted failed on an input of shape (6, 64, 64, 1), dtype torch.float32 "
         "(NHWC, values in [0, 255]): RuntimeError: Given groups=1, weight of size [4, 1, 4, 4]"
     )
+    assert "if the model wants channels first, try input_layout='nchw'" in message
     assert "\n" not in message
 
 
