@@ -112,8 +112,8 @@ def _evaluate(args: argparse.Namespace) -> int:
     from disbench.benchmark.evaluate import EvaluationError, evaluate
     from disbench.models import BUILTIN_MODELS
 
-    if args.gin_file or args.gin_param:
-        gin.parse_config_files_and_bindings(args.gin_file, args.gin_param, finalize_config=False)
+    gin.clear_config()  # each command parses its configuration afresh
+    gin.parse_config_files_and_bindings(args.gin_file, args.gin_param, finalize_config=False)
     model = str(BUILTIN_MODELS.get(args.model, args.model))
     encoder = load_encoder(
         model,

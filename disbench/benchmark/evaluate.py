@@ -26,7 +26,7 @@ from disbench.benchmark.plans import metric_generator, plan_metric
 from disbench.benchmark.sampling import sampler_for
 from disbench.metrics import MetricSpec, get_metric, list_metrics
 from disbench.metrics.sampling import FactorSampler, InterventionPlan
-from disbench.results import Store, make_record, record_key
+from disbench.results import Store, StoreError, make_record, record_key
 
 #: Columns of the DataFrame ``evaluate`` returns: one row per metric score.
 COLUMNS = ("model", "dataset", "metric", "score", "value", "seed")
@@ -131,8 +131,11 @@ def evaluate(
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
     pending = []
+    # A model without a file hash (a Python function) may change under the same spec:
+    # its records are written but never reused.
+    reuse = store is not None and not force and model_info.get("sha256") is not None
     for job in jobs:
-        existing = store.read(job.key) if store is not None and not force else None
+        existing = store.read(job.key) if reuse else None
         if existing is not None and existing.get("status") == "ok":
             rows += _score_rows(model_name, dataset_name, job.spec.name, existing["scores"], seed)
         else:
@@ -146,19 +149,22 @@ def evaluate(
         outcome = {}
         if result is not None:
             outcome = {"scores": result.scores, "arrays": result.arrays, "notes": result.notes}
-        store.write(
-            make_record(
-                model=model_info,
-                dataset=dataset_info,
-                metric=job.spec.name,
-                params=job.params,
-                seed=seed,
-                timings=timings,
-                device=device_name,
-                error=error,
-                **outcome,
+        try:
+            store.write(
+                make_record(
+                    model=model_info,
+                    dataset=dataset_info,
+                    metric=job.spec.name,
+                    params=job.params,
+                    seed=seed,
+                    timings=timings,
+                    device=device_name,
+                    error=error,
+                    **outcome,
+                )
             )
-        )
+        except StoreError as store_error:
+            failures.append(f"{job.spec.name}: not stored: {store_error}")
 
     def fail(job: _Job, message: str, timings: dict[str, float]) -> None:
         failures.append(f"{job.spec.name}: {message}")
@@ -168,19 +174,26 @@ def evaluate(
         sampler = (
             sampler_for(dataset)
             if codes_table is None
-            else sampler_for(factors=codes_table.factors, factor_names=dataset_info["factor_names"])
+            else sampler_for(
+                factors=codes_table.factors,
+                factor_names=dataset_info["factor_names"],
+                name=codes_table.name,
+            )
         )
         start = time.perf_counter()
-        try:
-            for job in pending:
-                job.rng = metric_generator(seed, job.spec.name)
+        planned = []
+        for job in pending:
+            job.rng = metric_generator(seed, job.spec.name)
+            try:
                 job.plan = plan_metric(job.spec, sampler, job.params, job.sizes, job.rng)
-        except ValueError as error:
-            for job in pending:
-                fail(job, f"planning failed: {error}", {})
-            raise
+            except ValueError as error:  # this data set cannot serve this metric
+                fail(job, f"cannot plan it here: {error}", {})
+                continue
+            planned.append(job)
+        pending = planned
         plan_seconds = time.perf_counter() - start
 
+    if pending:
         start = time.perf_counter()
         try:
             observed = _observe(
@@ -239,9 +252,12 @@ def _job(
         key: int((sample_sizes or {}).get(key, default))
         for key, default in spec.sample_sizes.items()
     }
-    overrides = {  # an interventional metric's sizes are options of its plan
-        key: int(value) for key, value in (sample_sizes or {}).items() if key in spec.defaults
-    }
+    # An interventional metric's sizes are options of its plan (in points, not rows);
+    # the evaluation set of the z-scores is their ``num_eval``.
+    requested = dict(sample_sizes or {})
+    if "num_test" in requested and "num_eval" in spec.defaults:
+        requested["num_eval"] = requested.pop("num_test")
+    overrides = {key: int(value) for key, value in requested.items() if key in spec.defaults}
     params = {**spec.defaults, **gin.get_bindings(spec.name), **sizes, **overrides}
     key = record_key(
         model=model_info, dataset=dataset_info, metric=spec.name, params=params, seed=seed

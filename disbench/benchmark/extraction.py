@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import time
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,7 +29,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from disbench.adapters import Encoder
+from disbench.adapters import Encoder, EncoderError
 from disbench.benchmark.datasets import FiniteDataset, GroundTruthDataset
 from disbench.benchmark.datasets.paths import cache_dir
 
@@ -48,7 +49,10 @@ FLUSH_ROWS = 1 << 16
 
 Render = Callable[[int, int], np.ndarray]
 
-_probed: dict[tuple[Any, ...], int] = {}
+#: Probe results per encoder (dropped with it), then per (device, observation shape).
+_probed: weakref.WeakKeyDictionary[Encoder, dict[tuple[Any, ...], int]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class ExtractionError(ValueError):
@@ -67,30 +71,39 @@ def probe_batch_size(
     Tries the sizes of ``PROBE_BATCH_SIZES`` up to ``max_batch_size``, each on random
     observations on the encoder's device: one warm-up call, then calls until
     ``min_seconds`` have passed. It stops at the first size slower than 0.8 of the best so
-    far (past the peak) or that runs out of memory. The answer is remembered per encoder,
-    device and observation shape for the life of the process.
+    far (past the peak) or that runs out of device memory. The uncapped answer is
+    remembered per encoder, device and observation shape, and capped at
+    ``max_batch_size`` on return, so a small first plan does not fix a small batch for
+    later, larger ones.
 
     Returns
     -------
     int
         The fastest batch size found.
     """
-    key = (id(encoder), str(encoder.device), tuple(observation_shape))
-    if key in _probed:
-        return _probed[key]
+    known = _probed.setdefault(encoder, {})
+    key = (str(encoder.device), tuple(observation_shape))
+    if key not in known:
+        known[key] = _probe(encoder, observation_shape, min_seconds)
+    return min(known[key], max(max_batch_size, PROBE_BATCH_SIZES[0]))
+
+
+def _probe(encoder: Encoder, observation_shape: tuple[int, ...], min_seconds: float) -> int:
     generator = torch.Generator().manual_seed(0)
     best_size, best_rate = PROBE_BATCH_SIZES[0], 0.0
-    for size in (s for s in PROBE_BATCH_SIZES if s <= max(max_batch_size, PROBE_BATCH_SIZES[0])):
+    for size in PROBE_BATCH_SIZES:
         batch = torch.rand((size, *observation_shape), generator=generator).to(encoder.device)
         try:
             rate = _images_per_second(encoder, batch, min_seconds)
-        except torch.OutOfMemoryError:
+        except EncoderError as error:  # the adapters wrap what the model raised
+            if not isinstance(error.__cause__, torch.cuda.OutOfMemoryError):
+                raise
+            torch.cuda.empty_cache()
             break
         if rate > best_rate:
             best_size, best_rate = size, rate
         elif rate < 0.8 * best_rate:
             break
-    _probed[key] = best_size
     return best_size
 
 

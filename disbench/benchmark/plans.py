@@ -30,10 +30,26 @@ def metric_generator(seed: int, metric: str) -> np.random.Generator:
 def observational_plan(
     sampler: FactorSampler, sample_sizes: dict[str, int], rng: np.random.Generator
 ) -> InterventionPlan:
-    """``num_train`` rows as ``codes``, then ``num_test`` rows as ``test_codes`` if asked."""
-    rows = {"codes": sampler.sample(sample_sizes["num_train"], rng)}
+    """``num_train`` rows as ``codes``, then ``num_test`` rows as ``test_codes`` if asked.
+
+    On a grid the rows are drawn with replacement, as disentanglement_lib draws factor rows.
+    On a labelled sample (a table of codes, a file that is not a grid) they are drawn
+    without replacement from one permutation, so train and test rows are disjoint and no
+    row repeats (repeated rows would inflate test scores and break the kNN estimators):
+    the test set takes at most a third of the rows, the train set at most the rest.
+    """
+    if sampler.is_grid:
+        rows = {"codes": sampler.sample(sample_sizes["num_train"], rng)}
+        if "num_test" in sample_sizes:
+            rows["test_codes"] = sampler.sample(sample_sizes["num_test"], rng)
+        return InterventionPlan(rows)
+    stored = len(sampler)  # type: ignore[arg-type]
+    order = rng.permutation(stored)
+    n_test = min(sample_sizes.get("num_test", 0), stored // 3)
+    n_train = min(sample_sizes["num_train"], stored - n_test)
+    rows = {"codes": order[:n_train]}
     if "num_test" in sample_sizes:
-        rows["test_codes"] = sampler.sample(sample_sizes["num_test"], rng)
+        rows["test_codes"] = order[n_train : n_train + n_test]
     return InterventionPlan(rows)
 
 

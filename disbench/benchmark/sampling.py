@@ -71,6 +71,9 @@ class LabelledSampler:
     def of(cls, dataset: FiniteDataset) -> LabelledSampler:
         return cls(dataset.factors_at(np.arange(len(dataset))), dataset.factor_names, dataset.name)
 
+    def __len__(self) -> int:
+        return len(self._factors)
+
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         return rng.integers(0, len(self._factors), size=n, dtype=np.int64)
 
@@ -142,13 +145,14 @@ def sampler_for(
     *,
     factors: np.ndarray | None = None,
     factor_names: tuple[str, ...] = (),
+    name: str = "codes",
 ) -> GridSampler | LabelledSampler:
     """The sampler of a data set, or of the factor rows of a table of precomputed codes."""
     if dataset is None:
         if factors is None:
             raise TypeError("give a data set or the factor rows of a table of codes")
         names = factor_names or tuple(f"factor_{k}" for k in range(np.shape(factors)[1]))
-        return LabelledSampler(factors, names)
+        return LabelledSampler(factors, names, name)
     if isinstance(dataset, FiniteDataset) and not dataset.is_grid:
         return LabelledSampler.of(dataset)
     return GridSampler(dataset)

@@ -45,7 +45,7 @@ class FactorSampler(Protocol):
     is_grid : bool
         True when every factor combination can be observed (a complete grid, or a
         procedural set); False for a labelled sample, where rows sharing a value are
-        drawn from the rows that are stored.
+        drawn from the rows that are stored, and ``len(sampler)`` is their number.
     """
 
     name: str

@@ -79,8 +79,14 @@ def test_identity_codes_score_about_one_and_the_seed_decides(tmp_path):
     pd.testing.assert_frame_equal(
         first, evaluate(table, metrics="mig,modularity_explicitness", seed=3)
     )
-    other = evaluate(table, metrics=["mig"], seed=4)
-    assert other["value"].iloc[0] != values["mig", "mig"]
+    # A table of codes is a labelled sample: rows are drawn without replacement, so the
+    # seed decides which 1,000 of the 3,000 rows a metric sees, and train/test are disjoint.
+    subsets = [
+        evaluate(table, metrics=["mig"], seed=seed, sample_sizes={"num_train": 1000})
+        for seed in (3, 3, 4)
+    ]
+    assert subsets[0]["value"].iloc[0] == subsets[1]["value"].iloc[0]
+    assert subsets[0]["value"].iloc[0] != subsets[2]["value"].iloc[0]
 
 
 def test_the_default_suite_is_every_metric():
@@ -172,3 +178,49 @@ def test_bad_requests_say_what_to_do(toy, model, tmp_path):
     np.savez(tmp_path / "codes.npz", codes=np.zeros((10, 2)), factors=np.zeros((10, 2), int))
     with pytest.raises(ValueError, match="2 factor columns but toy has 3"):
         evaluate(str(tmp_path / "codes.npz"), toy, ["mig"])
+
+
+def test_a_metric_the_data_cannot_serve_fails_alone(model, tmp_path):
+    path, _ = model
+    small = Toy(factor_sizes=(4, 5, 6), observation_shape=(1, 16, 16), seed=0)
+    with pytest.raises(
+        EvaluationError, match=r"^1 of 2 metrics failed: local_mig: cannot plan"
+    ) as e:
+        evaluate(str(path), small, ["mig", "local_mig"], sample_sizes=SIZES, cache=False)
+    assert set(e.value.partial["metric"]) == {"mig"}
+
+
+def test_labelled_samples_keep_train_and_test_disjoint(tmp_path):
+    from disbench.benchmark.plans import observational_plan
+    from disbench.benchmark.sampling import LabelledSampler
+
+    factors = np.random.default_rng(0).integers(0, 3, size=(900, 2))
+    plan = observational_plan(
+        LabelledSampler(factors, ("a", "b")),
+        {"num_train": 10_000, "num_test": 5_000},
+        np.random.default_rng(1),
+    )
+    train, test = plan.rows["codes"], plan.rows["test_codes"]
+    assert len(test) == 300 and len(train) == 600
+    assert len(np.union1d(train, test)) == 900  # every row once
+
+
+def test_a_function_model_s_records_are_never_reused(toy, tmp_path, monkeypatch):
+    module = tmp_path / "fn_model.py"
+    module.write_text(
+        "import torch\nSCALE = 1.0\n"
+        "def encode(x: torch.Tensor) -> torch.Tensor:\n"
+        "    return SCALE * x.flatten(1)[:, :4]\n"
+    )
+    spec = f"{module}:encode"
+    store = Store(tmp_path / "store")
+    first = evaluate(spec, toy, ["mig"], store=store, sample_sizes=SIZES, cache=False)
+    module.write_text(
+        module.read_text().replace("SCALE = 1.0", "SCALE = 0")
+    )  # new size: no stale .pyc
+    import sys
+
+    for name in [key for key in sys.modules if key.startswith("_disbench_model_fn_model")]:
+        monkeypatch.delitem(sys.modules, name)  # as a new process would import it afresh
+    again = evaluate(spec, toy, ["mig"], store=store, sample_sizes=SIZES, cache=False)
+    assert first["value"].iloc[0] > 0 and again["value"].iloc[0] == 0.0
