@@ -161,7 +161,7 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "evaluate",
         help="evaluate a model (or precomputed codes) on a data set with the metrics",
-        description="Evaluate MODEL on DATASET with every observational metric (or --metrics).",
+        description="Evaluate MODEL on DATASET with every metric (or --metrics).",
     )
     parser.add_argument(
         "model",
