@@ -170,12 +170,15 @@ def encode_batches(
     bar = tqdm(total=n, unit="img", desc=description, disable=not show, delay=0 if progress else 2)
 
     def flush() -> None:
+        """Copy the waiting codes (consecutive batches) to ``out`` in one transfer."""
         nonlocal out
-        for start, codes in on_device:
-            host = codes.to("cpu", torch.float32).numpy()
-            if out is None:
-                out = np.empty((n, host.shape[1]), dtype=np.float32)
-            out[start : start + len(host)] = host
+        if not on_device:
+            return
+        start = on_device[0][0]
+        host = torch.cat([codes for _, codes in on_device]).to("cpu", torch.float32).numpy()
+        if out is None:
+            out = np.empty((n, host.shape[1]), dtype=np.float32)
+        out[start : start + len(host)] = host
         on_device.clear()
 
     def encode(start: int, images: np.ndarray) -> None:

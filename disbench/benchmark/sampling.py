@@ -27,7 +27,9 @@ class GridSampler:
         self._indexed = isinstance(dataset, FiniteDataset)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.rows(self.dataset.sample_factors(n, rng))
+        if self._indexed:
+            return self.dataset.sample_indices(n, rng)
+        return self.dataset.sample_factors(n, rng)
 
     def sample_sharing(
         self, factors: np.ndarray, fixed: np.ndarray, rng: np.random.Generator
