@@ -248,15 +248,12 @@ def _job(
     dataset_info: dict[str, Any],
 ) -> _Job:
     spec = get_metric(name)
-    sizes = {
-        key: int((sample_sizes or {}).get(key, default))
-        for key, default in spec.sample_sizes.items()
-    }
-    # An interventional metric's sizes are options of its plan (in points, not rows);
-    # the evaluation set of the z-scores is their ``num_eval``.
+    # An observational metric's sizes are the registry's; an interventional metric's are
+    # options of its plan (in points, not rows), whose evaluation set is ``num_eval``.
     requested = dict(sample_sizes or {})
     if "num_test" in requested and "num_eval" in spec.defaults:
         requested["num_eval"] = requested.pop("num_test")
+    sizes = {key: int(requested.get(key, default)) for key, default in spec.sample_sizes.items()}
     overrides = {key: int(value) for key, value in requested.items() if key in spec.defaults}
     params = {**spec.defaults, **gin.get_bindings(spec.name), **sizes, **overrides}
     key = record_key(
