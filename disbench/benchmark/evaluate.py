@@ -155,6 +155,7 @@ def evaluate(
                     model=model_info,
                     dataset=dataset_info,
                     metric=job.spec.name,
+                    metric_version=job.spec.version,
                     params=job.params,
                     seed=seed,
                     timings=timings,
@@ -257,7 +258,12 @@ def _job(
     overrides = {key: int(value) for key, value in requested.items() if key in spec.defaults}
     params = {**spec.defaults, **gin.get_bindings(spec.name), **sizes, **overrides}
     key = record_key(
-        model=model_info, dataset=dataset_info, metric=spec.name, params=params, seed=seed
+        model=model_info,
+        dataset=dataset_info,
+        metric=spec.name,
+        metric_version=spec.version,
+        params=params,
+        seed=seed,
     )
     return _Job(spec, params, sizes, key)
 

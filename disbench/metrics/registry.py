@@ -54,6 +54,9 @@ class MetricSpec:
     sample_sizes: dict[str, int] = field(default_factory=dict)
     plan: Callable[..., Any] | None = None
     configurable: Callable[..., Any] | None = None
+    #: Bumped whenever a change to the metric changes its numbers, so stored results of
+    #: the old version are not reused.
+    version: int = 1
 
     @property
     def kind(self) -> str:

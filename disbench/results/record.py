@@ -49,13 +49,20 @@ def canonical_json(value: Any) -> str:
 
 
 def record_key(
-    *, model: dict[str, Any], dataset: dict[str, Any], metric: str, params: dict, seed: int
+    *,
+    model: dict[str, Any],
+    dataset: dict[str, Any],
+    metric: str,
+    params: dict,
+    seed: int,
+    metric_version: int = 1,
 ) -> str:
     """The SHA-256 that names a record: model, data set, metric, parameters and seed.
 
     The model is identified by its file's SHA-256 (its spec when it has no file) and its
     adapter options; the data set by its fingerprint (its name and parameters when it has
-    none). Timings, versions and the time written are not part of the key.
+    none); the metric by its name and version, which changes whenever its numbers do.
+    Timings, library versions and the time written are not part of the key.
     """
     content = {
         "model": {
@@ -63,7 +70,7 @@ def record_key(
             "options": model.get("options", {}),
         },
         "dataset": dataset.get("fingerprint") or [dataset.get("name"), dataset.get("params")],
-        "metric": metric,
+        "metric": [metric, metric_version],
         "params": params,
         "seed": seed,
     }
@@ -88,6 +95,7 @@ def make_record(
     metric: str,
     params: dict[str, Any],
     seed: int,
+    metric_version: int = 1,
     scores: dict[str, float] | None = None,
     arrays: dict[str, Any] | None = None,
     notes: tuple[str, ...] | list[str] = (),
@@ -103,13 +111,18 @@ def make_record(
         {
             "schema_version": SCHEMA_VERSION,
             "key": record_key(
-                model=model, dataset=dataset, metric=metric, params=params, seed=seed
+                model=model,
+                dataset=dataset,
+                metric=metric,
+                params=params,
+                seed=seed,
+                metric_version=metric_version,
             ),
             "status": "error" if error is not None else "ok",
             "error": error,
             "model": model,
             "dataset": dataset,
-            "metric": {"name": metric, "params": params},
+            "metric": {"name": metric, "version": metric_version, "params": params},
             "seed": seed,
             "scores": {} if error is not None else dict(scores or {}),
             "arrays": {} if error is not None else dict(arrays or {}),

@@ -12,7 +12,7 @@ from disbench.benchmark.datasets.toy import Toy
 from disbench.benchmark.evaluate import COLUMNS, EvaluationError, default_metrics, evaluate
 from disbench.benchmark.extraction import ExtractionError
 from disbench.benchmark.plans import metric_generator
-from disbench.metrics import dci, list_metrics, mig
+from disbench.metrics import dci, get_metric, list_metrics, mig
 from disbench.results import Store
 from tests.benchmark.encoders import save_linear_encoder, save_nan_encoder
 
@@ -106,6 +106,7 @@ def test_records_are_written_once_and_read_back(toy, model, tmp_path):
         first.set_index("score")["value"]["mig"]
     )
     assert mig_record["metric"]["params"]["num_train"] == 600
+    assert mig_record["metric"]["version"] == get_metric("mig").version == 1
     assert mig_record["model"]["sha256"] == load_encoder(str(path)).sha256
     assert mig_record["dataset"]["factor_sizes"] == [4, 5, 6]
     assert {"plan", "extraction", "compute"} <= set(mig_record["timings"])

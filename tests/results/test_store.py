@@ -37,6 +37,7 @@ def test_the_key_depends_on_model_dataset_metric_params_and_seed_only():
         {"model": {**MODEL, "options": {"input_layout": "nhwc"}}},
         {"dataset": {**DATASET, "fingerprint": "00" * 32}},
         {"metric": "dci"},
+        {"metric_version": 2},
         {"params": {"num_bins": 10}},
         {"seed": 1},
     ]
