@@ -36,10 +36,12 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True, scope="session")
 def private_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """Every test writes disbench's cache (hashes, grid codes) to a temporary folder."""
+    """Every test writes disbench's cache (hashes, grid codes) and default result store to
+    temporary folders."""
     folder = tmp_path_factory.mktemp("disbench-cache")
     patch = pytest.MonkeyPatch()
     patch.setenv("DISBENCH_CACHE", str(folder))
+    patch.setenv("DISBENCH_STORE", str(tmp_path_factory.mktemp("disbench-results")))
     yield folder
     patch.undo()
 

@@ -57,11 +57,23 @@ class MetricSpec:
     #: Bumped whenever a change to the metric changes its numbers, so stored results of
     #: the old version are not reused.
     version: int = 1
+    #: Scores where lower is better (a dependence, an error), and scores that rank nothing
+    #: (a count); every other score is better higher.
+    lower_is_better: tuple[str, ...] = ()
+    unranked: tuple[str, ...] = ()
 
     @property
     def kind(self) -> str:
         """``"interventional"`` when the metric plans its own rows, else ``"observational"``."""
         return "observational" if self.plan is None else "interventional"
+
+    @property
+    def directions(self) -> dict[str, int]:
+        """Each score's direction for tables: 1 higher is better, -1 lower, 0 neither."""
+        return {
+            key: 0 if key in self.unranked else -1 if key in self.lower_is_better else 1
+            for key in self.score_keys
+        }
 
     @property
     def defaults(self) -> dict[str, Any]:
@@ -106,6 +118,7 @@ _SPECS = (
         ("jemmig", "jemmig_score"),
         "Do & Tran 2020, arXiv:1908.09961; Carbonneau et al. 2022",
         _TRAIN,
+        lower_is_better=("jemmig",),
     ),
     MetricSpec(
         "dcimig",
@@ -141,6 +154,7 @@ _SPECS = (
         ("irs", "num_active_dims"),
         "Suter et al. 2019, arXiv:1811.00007; disentanglement_lib",
         _TRAIN,
+        unranked=("num_active_dims",),
     ),
     MetricSpec(
         "infomec", infomec, ("infom", "infoe", "infoc"), "Hsu et al. 2023, arXiv:2305.18378", _TRAIN
@@ -156,6 +170,13 @@ _SPECS = (
         ),
         "Locatello et al. 2019, arXiv:1811.12359; disentanglement_lib",
         _TRAIN,
+        # dependence between codes: lower is more factorised
+        lower_is_better=(
+            "gaussian_total_correlation",
+            "gaussian_wasserstein_correlation",
+            "gaussian_wasserstein_correlation_norm",
+            "mutual_info_score",
+        ),
     ),
     MetricSpec(
         "z_diff",
@@ -170,6 +191,7 @@ _SPECS = (
         ("train_accuracy", "eval_accuracy", "num_active_dims"),
         "Kim & Mnih 2018, arXiv:1802.05983; disentanglement_lib",
         plan=z_min_var_plan,
+        unranked=("num_active_dims",),
     ),
     MetricSpec(
         "z_max_var",

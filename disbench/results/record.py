@@ -96,6 +96,8 @@ def make_record(
     params: dict[str, Any],
     seed: int,
     metric_version: int = 1,
+    directions: dict[str, int] | None = None,
+    config: dict[str, Any] | None = None,
     scores: dict[str, float] | None = None,
     arrays: dict[str, Any] | None = None,
     notes: tuple[str, ...] | list[str] = (),
@@ -105,7 +107,10 @@ def make_record(
 ) -> dict[str, Any]:
     """A complete record (a JSON-able dict) with its ``key`` and ``status``.
 
-    ``error`` given: status ``"error"`` with that message, and no scores.
+    ``directions`` maps score names to 1 (higher is better), -1 (lower) or 0 (ranks
+    nothing), for tables; scores it leaves out are better higher. ``config`` is the
+    operative configuration: ``{"suite": label, "gin": text}``. ``error`` given: status
+    ``"error"`` with that message, and no scores.
     """
     return jsonable(
         {
@@ -122,7 +127,13 @@ def make_record(
             "error": error,
             "model": model,
             "dataset": dataset,
-            "metric": {"name": metric, "version": metric_version, "params": params},
+            "metric": {
+                "name": metric,
+                "version": metric_version,
+                "params": params,
+                "directions": dict(directions or {}),
+            },
+            "config": dict(config or {}),
             "seed": seed,
             "scores": {} if error is not None else dict(scores or {}),
             "arrays": {} if error is not None else dict(arrays or {}),

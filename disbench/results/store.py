@@ -9,15 +9,24 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from disbench.results.record import SCHEMA_VERSION
 
+#: The store ``disbench evaluate`` and ``disbench compare`` use unless told otherwise.
+DEFAULT_STORE = "disbench-results"
+
 
 class StoreError(OSError):
     """A record could not be written to or read from the store."""
+
+
+def default_store() -> Path:
+    """``$DISBENCH_STORE``, else ``./disbench-results``."""
+    return Path(os.environ.get("DISBENCH_STORE") or DEFAULT_STORE)
 
 
 class Store:
@@ -45,7 +54,7 @@ class Store:
         path = self.path(key)
         if not path.is_file():
             return None
-        return self._load(path)
+        return self.load_file(path)
 
     def has_ok(self, key: str) -> bool:
         """Whether a successful record is stored under ``key`` (errors are re-run)."""
@@ -56,7 +65,9 @@ class Store:
         """Write ``record`` atomically under its ``key``; returns the file's path."""
         path = self.path(record["key"])
         text = json.dumps(record, indent=1, allow_nan=False)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        # Unique per writer, also across machines sharing the folder; the leading dot keeps
+        # it out of ``records()``.
+        tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             with open(tmp, "w", encoding="utf-8") as handle:
@@ -71,24 +82,31 @@ class Store:
             ) from error
         return path
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        """Every record in the store, in file-name order."""
+    def paths(self) -> list[Path]:
+        """The record files in the store, in file-name order (temporary files excluded)."""
         if not self.root.is_dir():
-            return
-        for path in sorted(self.root.glob("*.json")):
-            yield self._load(path)
+            return []
+        return sorted(self.root.glob("*.json"))
+
+    def records(self) -> Iterator[dict[str, Any]]:
+        """Every record in the store, in file-name order; ``StoreError`` on a bad file."""
+        for path in self.paths():
+            yield self.load_file(path)
 
     @staticmethod
-    def _load(path: Path) -> dict[str, Any]:
+    def load_file(path: Path) -> dict[str, Any]:
+        """The record in ``path``; ``StoreError`` naming the file and the reason otherwise."""
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
-            raise StoreError(f"the record {path} is unreadable: {error}") from error
-        if not isinstance(record, dict) or "key" not in record:
-            raise StoreError(f"{path} is not a disbench result record")
-        if record.get("schema_version", 0) > SCHEMA_VERSION:
+            raise StoreError(f"{path.name}: unreadable: {error}") from error
+        if not isinstance(record, dict) or not isinstance(record.get("key"), str):
+            raise StoreError(f"{path.name}: not a disbench result record")
+        if not isinstance(record.get("schema_version"), int):
+            raise StoreError(f"{path.name}: not a disbench result record (no schema version)")
+        if record["schema_version"] > SCHEMA_VERSION:
             raise StoreError(
-                f"the record {path} has schema version {record.get('schema_version')!r}; this "
-                f"disbench reads up to {SCHEMA_VERSION} — upgrade disbench"
+                f"{path.name}: schema version {record['schema_version']}; this disbench reads "
+                f"up to {SCHEMA_VERSION} — upgrade disbench"
             )
         return record

@@ -89,7 +89,7 @@ def test_a_failed_write_leaves_nothing_behind(tmp_path):
 
 def test_unreadable_and_foreign_files_are_named(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
-    with pytest.raises(StoreError, match=r"broken\.json is unreadable"):
+    with pytest.raises(StoreError, match=r"broken\.json: unreadable"):
         list(Store(tmp_path).records())
     (tmp_path / "broken.json").write_text(json.dumps({"key": "x", "schema_version": 99}))
     with pytest.raises(StoreError, match="upgrade disbench"):
@@ -97,3 +97,77 @@ def test_unreadable_and_foreign_files_are_named(tmp_path):
     (tmp_path / "file").write_text("")
     with pytest.raises(StoreError, match="is a file"):
         Store(tmp_path / "file")
+
+
+_WRITER = """
+import sys
+import numpy as np
+from disbench.results import Store, make_record
+
+store, writer, count = Store(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+for i in range(count):
+    shared = i % 2 == 0  # even records: one key for every writer; odd: this writer's own
+    store.write(make_record(
+        model={"spec": "m.pt", "sha256": "ab" * 32},
+        dataset={"name": "toy", "fingerprint": "cd" * 32},
+        metric="mig",
+        params={"i": i} if shared else {"i": i, "writer": writer},
+        seed=0,
+        scores={"mig": float(writer)},
+        arrays={"noise": np.random.default_rng(writer).random(2000)},
+    ))
+"""
+
+
+def _run_writers(root, writers, count):
+    import subprocess
+    import sys
+
+    processes = [
+        subprocess.Popen([sys.executable, "-c", _WRITER, str(root), str(w), str(count)])
+        for w in range(writers)
+    ]
+    return [process.wait(timeout=120) for process in processes]
+
+
+def test_concurrent_writers_lose_nothing(tmp_path):
+    writers, count = 4, 40
+    assert _run_writers(tmp_path, writers, count) == [0] * writers
+    store = Store(tmp_path)
+    records = list(store.records())
+    # 20 shared keys (one winner each) + 20 own keys per writer, every file complete
+    assert len(records) == count // 2 + writers * count // 2
+    assert not [path for path in tmp_path.iterdir() if path.name.startswith(".")]
+    shared = [r for r in records if "writer" not in r["metric"]["params"]]
+    assert len(shared) == count // 2
+    assert all(r["scores"]["mig"] in range(writers) for r in shared)
+    own = [r for r in records if "writer" in r["metric"]["params"]]
+    assert all(r["scores"]["mig"] == r["metric"]["params"]["writer"] for r in own)
+
+
+def test_a_killed_writer_leaves_no_partial_record(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+    import warnings
+
+    from disbench.results.frame import load
+
+    # Large records (several MB each) so that the kill lands mid-write.
+    script = _WRITER.replace("random(2000)", "random(300_000)")
+    process = subprocess.Popen([sys.executable, "-c", script, str(tmp_path), "0", "1000"])
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("*.json"))) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    written = list(tmp_path.glob("*.json"))
+    assert len(written) >= 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a partial record would be a SkippedRecordWarning
+        frame = load(tmp_path)
+    assert len(frame) == len(written)
+    for path in written:
+        assert len(Store.load_file(path)["arrays"]["noise"]) == 300_000
