@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from disbench import __version__
 
@@ -106,14 +107,14 @@ def _json_object(text: str) -> dict:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    import gin
-
     from disbench.adapters import load_encoder
     from disbench.benchmark.evaluate import EvaluationError, evaluate
+    from disbench.benchmark.suites import load_suite
     from disbench.models import BUILTIN_MODELS
+    from disbench.results.store import default_store
 
-    gin.clear_config()  # each command parses its configuration afresh
-    gin.parse_config_files_and_bindings(args.gin_file, args.gin_param, finalize_config=False)
+    suite = load_suite(args.gin_file, args.gin_param)
+    store = args.store or default_store()
     model = str(BUILTIN_MODELS.get(args.model, args.model))
     encoder = load_encoder(
         model,
@@ -137,8 +138,9 @@ def _evaluate(args: argparse.Namespace) -> int:
             encoder,
             args.dataset,
             args.metrics,
+            suite=suite,
             seed=args.seed,
-            store=args.store,
+            store=store,
             sample_sizes=sizes or None,
             batch_size=args.batch_size,
             data_dir=args.data_dir,
@@ -154,7 +156,191 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"{encoder.name} on {frame['dataset'].iloc[0]} (seed {args.seed})")
         table = frame[["metric", "score", "value"]]
         print(table.to_string(index=False, float_format=lambda value: f"{value:.4f}"))
+        print(f"records: {store}")
     return status
+
+
+def _compare(args: argparse.Namespace) -> int:
+    import warnings
+
+    from disbench.results.frame import load_with_failures
+    from disbench.results.store import default_store
+    from disbench.results.tables import compare, format_table
+
+    store = args.store or default_store()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame, errors = load_with_failures(store)
+    for warning in caught:
+        print(f"disbench compare: {warning.message}", file=sys.stderr)
+    if not len(frame):
+        raise ValueError(f"the store {store} holds no results; run `disbench evaluate` first")
+    filters = {"datasets": args.dataset, "metrics": args.metric, "models": args.model}
+    table = compare(frame, **filters)
+    text = format_table(table, args.format, ranks=args.ranks, precision=args.precision)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"table: {args.output}", file=sys.stderr)
+    else:
+        print(text.rstrip("\n"))
+    if args.plot:
+        from disbench.results.plots import write_plots
+
+        for path in write_plots(store, args.plot, **filters):
+            print(f"plot: {path}", file=sys.stderr)
+    if len(errors):
+        print(
+            f"disbench compare: {len(errors)} error record(s) left out "
+            f"(metrics: {', '.join(sorted(set(errors['metric'].astype(str))))})",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _import_dlib(args: argparse.Namespace) -> int:
+    from disbench.results.dlib_import import import_dlib
+    from disbench.results.store import default_store
+
+    store = args.store or default_store()
+    summary = import_dlib(args.directory, store, force=args.force)
+    for path, reason in summary.failed:
+        print(f"disbench import-dlib: skipped {path}: {reason}", file=sys.stderr)
+    print(
+        f"imported {summary.imported}, already present {summary.skipped}, "
+        f"failed {len(summary.failed)} into {store}"
+    )
+    return 1 if summary.failed and not summary.imported and not summary.skipped else 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from disbench.benchmark.executors import SlurmOptions
+    from disbench.benchmark.sweep import FAILED, load_sweep, run_sweep
+
+    extra = [_read_text(path) for path in args.gin_file] + args.gin_param
+    sweep = load_sweep(args.sweep, extra, store=args.store)
+    if args.dry_run:
+        for job in sweep.jobs:
+            suites = ", ".join(suite.name for suite in job.suites)
+            print(f"{job.label}  [{suites}]")
+        print(f"{len(sweep.jobs)} jobs; records go to {sweep.store}")
+        return 0
+    slurm = SlurmOptions(
+        folder=args.slurm_folder,
+        partition=args.slurm_partition,
+        time_minutes=args.slurm_time,
+        gpus_per_node=args.slurm_gpus,
+        cpus_per_task=args.slurm_cpus,
+        cluster=args.slurm_cluster,
+    )
+    summary = run_sweep(
+        sweep,
+        executor=args.executor,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        slurm=slurm,
+    )
+    for result in summary.results:
+        if result.status == FAILED:
+            print(f"disbench sweep: failed: {result.label}: {result.message}", file=sys.stderr)
+    print(summary)
+    print(f"records: {sweep.store} (see `disbench compare --store {sweep.store}`)")
+    return 1 if summary.count(FAILED) else 0
+
+
+def _add_sweep(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "sweep",
+        help="run a gin sweep of models x data sets x seeds, resumably, here or on a cluster",
+        description="Expand SWEEP (a gin file binding sweep.models, sweep.datasets, "
+        "sweep.suites, sweep.seeds) into jobs and run those not already in the store.",
+    )
+    parser.add_argument("sweep", help="the sweep's gin file")
+    parser.add_argument(
+        "--executor",
+        choices=("local", "processes", "dask", "slurm"),
+        default="local",
+        help="where jobs run (default: one after the other in this process)",
+    )
+    parser.add_argument("--workers", type=int, help="worker processes (default: CPU cores)")
+    parser.add_argument("--scheduler", help="a Dask scheduler address, e.g. tcp://host:8786")
+    parser.add_argument(
+        "--gin-file", action="append", default=[], help="more gin applied after SWEEP (repeatable)"
+    )
+    parser.add_argument(
+        "--gin-param", action="append", default=[], help="a gin binding (repeatable)"
+    )
+    parser.add_argument(
+        "--store", help="folder of records (default: sweep.store, else the default store)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="print the jobs, run nothing")
+    slurm = parser.add_argument_group("slurm (submitit)")
+    slurm.add_argument("--slurm-partition", help="the partition to submit to")
+    slurm.add_argument("--slurm-time", type=int, default=60, help="minutes per job (default 60)")
+    slurm.add_argument("--slurm-gpus", type=int, default=0, help="GPUs per job (default 0)")
+    slurm.add_argument("--slurm-cpus", type=int, default=4, help="CPUs per job (default 4)")
+    slurm.add_argument("--slurm-folder", default="disbench-slurm", help="submitit's log folder")
+    slurm.add_argument(
+        "--slurm-cluster",
+        choices=("slurm", "local", "debug"),
+        help="submitit's cluster: slurm (default when present), or local/debug on this machine",
+    )
+    parser.set_defaults(run=_sweep)
+
+
+def _read_text(path: str) -> str:
+    if not Path(path).is_file():
+        raise ValueError(f"no gin file {path!r}")
+    return Path(path).read_text(encoding="utf-8")
+
+
+def _comma_list(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+def _add_compare(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "compare",
+        help="tabulate stored results: models x metrics, mean ± std over seeds; plots",
+        description="Models (rows) × metric scores (columns), mean ± std over seeds, the best "
+        "of each column marked, from a store of result records.",
+    )
+    parser.add_argument(
+        "--store", help="folder of records (default: $DISBENCH_STORE or ./disbench-results)"
+    )
+    parser.add_argument(
+        "--dataset", type=_comma_list, help="only these data sets (comma-separated)"
+    )
+    parser.add_argument(
+        "--metric", type=_comma_list, help="only these metrics or scores (mig, dci.completeness)"
+    )
+    parser.add_argument("--model", type=_comma_list, help="only these models (their table labels)")
+    parser.add_argument(
+        "--ranks", action="store_true", help="rank models per column; sort by mean rank"
+    )
+    parser.add_argument(
+        "--format", default="text", choices=("text", "markdown", "latex", "csv", "html")
+    )
+    parser.add_argument("--precision", type=int, default=3, help="decimals (default 3)")
+    parser.add_argument("--output", help="write the table to this file instead of printing it")
+    parser.add_argument(
+        "--plot", metavar="DIR", help="also write figures (PNG and PDF) to this folder"
+    )
+    parser.set_defaults(run=_compare)
+
+
+def _add_import_dlib(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "import-dlib",
+        help="import disentanglement_lib result folders into the store",
+        description="Read disentanglement_lib evaluation results under DIRECTORY and store "
+        "them as disbench records, with disbench's metric and score names.",
+    )
+    parser.add_argument("directory", help="a disentanglement_lib output folder")
+    parser.add_argument(
+        "--store", help="folder of records (default: $DISBENCH_STORE or ./disbench-results)"
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite records already stored")
+    parser.set_defaults(run=_import_dlib)
 
 
 def _add_evaluate(commands: argparse._SubParsersAction) -> None:
@@ -185,7 +371,9 @@ def _add_evaluate(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--batch-size", type=int, help="images per encoder call (default: probed)")
     parser.add_argument("--data-dir", help="folder of the data files (else $DISBENCH_DATA, ...)")
-    parser.add_argument("--store", help="folder of result records to write")
+    parser.add_argument(
+        "--store", help="folder of result records (default: $DISBENCH_STORE or ./disbench-results)"
+    )
     parser.add_argument("--force", action="store_true", help="recompute records already stored")
     parser.add_argument("--no-cache", action="store_true", help="do not cache a grid's codes")
     parser.add_argument("--num-train", type=int, help="rows per metric (default: the registry's)")
@@ -239,6 +427,9 @@ def build_parser() -> argparse.ArgumentParser:
     datasets.add_argument("--data-dir", help="folder of the data files (else $DISBENCH_DATA, ...)")
     datasets.set_defaults(run=_datasets)
     _add_evaluate(commands)
+    _add_compare(commands)
+    _add_import_dlib(commands)
+    _add_sweep(commands)
     return parser
 
 

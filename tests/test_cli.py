@@ -63,7 +63,8 @@ def test_evaluate_prints_a_table_and_writes_the_store(tmp_path, capsys):
     assert out.startswith("linear on toy (seed 0)\n")
     lines = [line.split() for line in out.splitlines()[1:]]
     assert lines[0] == ["metric", "score", "value"]
-    assert [line[:2] for line in lines[1:]] == [["mig", "mig"], ["sap", "sap"]]
+    assert [line[:2] for line in lines[1:3]] == [["mig", "mig"], ["sap", "sap"]]
+    assert lines[3] == ["records:", str(tmp_path / "store")]
     assert len(list((tmp_path / "store").glob("*.json"))) == 2
     assert main([*args, "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -1,10 +1,14 @@
 """Precomputed codes (``.npz``): the representation of a labelled sample, computed elsewhere.
 
 Layout: ``codes`` (N, D) numbers, ``factors`` (N, K) numbers (integer classes, or floats for
-continuous factors where a metric allows them), optionally ``factor_names`` (K,) strings,
-one row per sample in both arrays::
+continuous factors where a metric allows them), optionally ``factor_names`` (K,) strings
+and ``dataset``, a string naming the sample in tables; one row per sample in both arrays::
 
-    np.savez("codes.npz", codes=codes, factors=factors, factor_names=["shape", "scale"])
+    np.savez("codes.npz", codes=codes, factors=factors, factor_names=["shape", "scale"],
+             dataset="shapes3d_sample")
+
+Without ``dataset`` the sample is named by a digest of its factor rows, so codes of several
+models on the same rows share one data set in comparison tables.
 
 Read with ``allow_pickle=False``. This is not an ``Encoder``: there is nothing to run, the
 evaluation uses ``codes`` and ``factors`` as they are (observational metrics only).
@@ -12,6 +16,7 @@ evaluation uses ``codes`` and ``factors`` as they are (observational metrics onl
 
 from __future__ import annotations
 
+import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
@@ -23,7 +28,7 @@ from disbench._validation import check_matrix, check_same_rows
 from disbench.adapters._files import existing_file, sha256_files
 from disbench.adapters.base import EncoderError
 
-_KEYS = ("codes", "factors", "factor_names")
+_KEYS = ("codes", "factors", "factor_names", "dataset")
 _LAYOUT = (
     "precomputed codes are an npz with 'codes' (N, D), 'factors' (N, K) and optionally "
     "'factor_names' (K,)"
@@ -50,6 +55,8 @@ class PrecomputedCodes:
         Hex SHA-256 of the file.
     path : pathlib.Path
         The file.
+    dataset : str or None
+        The sample's name stored with them, if any.
     """
 
     codes: np.ndarray
@@ -59,12 +66,20 @@ class PrecomputedCodes:
     name: str
     sha256: str
     path: Path
+    dataset: str | None = None
 
     #: Recorded in the provenance as the adapter.
     adapter = "npz"
 
     def __len__(self) -> int:
         return self.codes.shape[0]
+
+    @property
+    def factors_sha256(self) -> str:
+        """Hex SHA-256 of the factor rows (shape, dtype and values): the sample's identity."""
+        digest = hashlib.sha256(f"{self.factors.shape}{self.factors.dtype}".encode())
+        digest.update(np.ascontiguousarray(self.factors).tobytes())
+        return digest.hexdigest()
 
     def provenance(self) -> dict:
         """JSON-able description: ``spec``, ``name``, ``sha256``, ``adapter`` (``"npz"``),
@@ -142,6 +157,7 @@ def load_codes(path: str | os.PathLike) -> PrecomputedCodes:
         factors = check_matrix(arrays["factors"], "factors", finite=False)
         check_same_rows(codes, factors, ("codes", "factors"))
         names = _names(arrays.get("factor_names"), factors.shape[1])
+        dataset = _dataset(arrays.get("dataset"))
     except (TypeError, ValueError) as error:
         raise EncoderError(f"{file}: {error}") from error
     codes = codes if codes.dtype.kind == "f" else codes.astype(np.float64)
@@ -156,7 +172,16 @@ def load_codes(path: str | os.PathLike) -> PrecomputedCodes:
         name=file.stem,
         sha256=sha256_files([file]),
         path=file,
+        dataset=dataset,
     )
+
+
+def _dataset(name: np.ndarray | None) -> str | None:
+    if name is None:
+        return None
+    if name.dtype.kind not in "US" or name.ndim != 0 or not str(name):
+        raise ValueError(f"dataset must be one non-empty string; got {name!r}")
+    return str(name)
 
 
 def _names(names: np.ndarray | None, n_factors: int) -> tuple[str, ...] | None:

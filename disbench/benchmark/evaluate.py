@@ -7,12 +7,14 @@ is computed on its slice of the codes, and one record per metric goes to the sto
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import itertools
 import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gin
@@ -24,6 +26,7 @@ from disbench.benchmark.datasets import FiniteDataset, GroundTruthDataset, load_
 from disbench.benchmark.extraction import extract
 from disbench.benchmark.plans import metric_generator, plan_metric
 from disbench.benchmark.sampling import sampler_for
+from disbench.benchmark.suites import Suite, active_metrics
 from disbench.metrics import MetricSpec, get_metric, list_metrics
 from disbench.metrics.sampling import FactorSampler, InterventionPlan
 from disbench.results import Store, StoreError, make_record, record_key
@@ -37,29 +40,12 @@ def default_metrics() -> list[str]:
     return [spec.name for spec in list_metrics()]
 
 
-class EvaluationError(RuntimeError):
-    """Some metrics of an evaluation failed; ``partial`` holds the scores of the others."""
-
-    def __init__(self, message: str, partial: pd.DataFrame) -> None:
-        super().__init__(message)
-        self.partial = partial
-
-
-@dataclass
-class _Job:
-    spec: MetricSpec
-    params: dict[str, Any]
-    sizes: dict[str, int]
-    key: str
-    plan: InterventionPlan | None = None
-    rng: np.random.Generator | None = None
-
-
 def evaluate(
     encoder: Encoder | PrecomputedCodes | str,
     dataset: GroundTruthDataset | str | None = None,
     metrics: Sequence[str] | str | None = None,
     *,
+    suite: Suite | None = None,
     seed: int = 0,
     store: Store | str | os.PathLike[str] | None = None,
     sample_sizes: Mapping[str, int] | None = None,
@@ -82,9 +68,13 @@ def evaluate(
         A data set or a name / path for ``load_dataset``. Optional for precomputed codes,
         whose factor rows come with them; given, it supplies factor names and checks sizes.
     metrics : sequence of str or str, optional
-        Registry names (a comma-separated string is split); default: ``default_metrics()``.
-        Parameters come from the metric's defaults and any gin bindings
-        (``mig.num_bins = 10``).
+        Registry names (a comma-separated string is split); default: the suite's
+        ``suite.metrics``, else ``default_metrics()``. Parameters come from the metric's
+        defaults and the gin bindings (``mig.num_bins = 10``).
+    suite : Suite, optional
+        A metric suite (``disbench.benchmark.suites.load_suite``): its gin text is parsed
+        for this call alone, and its label and text go into every record. Without one,
+        the process's current gin bindings apply.
     seed : int, default=0
         Seeds every plan and every metric's generator (``plans.metric_generator``).
     store : Store or path, optional
@@ -93,7 +83,7 @@ def evaluate(
     sample_sizes : mapping, optional
         Overrides of the registry's ``num_train`` / ``num_test`` for every metric (e.g.
         for a quick look); they are part of each record's parameters.
-    batch_size, device, cache, progress
+    batch_size, device, data_dir, cache, force, progress
         Extraction options (see ``disbench.benchmark.extraction.extract``); ``device``
         moves a torch encoder (``"cuda"``, ``"cpu"``).
 
@@ -108,6 +98,57 @@ def evaluate(
         When one or more metrics failed; the others are in its ``partial`` frame and, with
         a store, the failures are recorded as error records.
     """
+    options = {
+        "seed": seed,
+        "store": store,
+        "sample_sizes": sample_sizes,
+        "batch_size": batch_size,
+        "device": device,
+        "data_dir": data_dir,
+        "cache": cache,
+        "force": force,
+        "progress": progress,
+    }
+    if suite is None:
+        return _evaluate(encoder, dataset, metrics, suite_label=None, **options)
+    with suite.active():
+        return _evaluate(encoder, dataset, metrics, suite_label=suite.name, **options)
+
+
+class EvaluationError(RuntimeError):
+    """Some metrics of an evaluation failed; ``partial`` holds the scores of the others."""
+
+    def __init__(self, message: str, partial: pd.DataFrame) -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+@dataclass
+class _Job:
+    spec: MetricSpec
+    params: dict[str, Any]
+    sizes: dict[str, int]
+    key: str
+    plan: InterventionPlan | None = None
+    rng: np.random.Generator | None = None
+
+
+def _evaluate(
+    encoder: Encoder | PrecomputedCodes | str,
+    dataset: GroundTruthDataset | str | None,
+    metrics: Sequence[str] | str | None,
+    *,
+    suite_label: str | None,
+    seed: int,
+    store: Store | str | os.PathLike[str] | None,
+    sample_sizes: Mapping[str, int] | None,
+    batch_size: int | None,
+    device: str | None,
+    data_dir: str | os.PathLike[str] | None,
+    cache: bool | str | os.PathLike[str],
+    force: bool,
+    progress: bool | None,
+) -> pd.DataFrame:
     if isinstance(encoder, str):
         encoder = load_encoder(encoder, device=device or "auto")
     elif device is not None and isinstance(encoder, Encoder):
@@ -127,6 +168,7 @@ def evaluate(
     device_name = str(encoder.device) if isinstance(encoder, Encoder) else "cpu"
     model_name, dataset_name = encoder.name, dataset_info["name"]
     jobs = [_job(name, seed, sample_sizes, model_info, dataset_info) for name in _names(metrics)]
+    config = {"suite": suite_label, "gin": gin.config_str()}
 
     rows: list[dict[str, Any]] = []
     failures: list[str] = []
@@ -156,6 +198,8 @@ def evaluate(
                     dataset=dataset_info,
                     metric=job.spec.name,
                     metric_version=job.spec.version,
+                    directions=job.spec.directions,
+                    config=config,
                     params=job.params,
                     seed=seed,
                     timings=timings,
@@ -231,9 +275,79 @@ def evaluate(
     return frame
 
 
+def stored(
+    encoder: Encoder | PrecomputedCodes,
+    dataset: GroundTruthDataset | None,
+    store: Store | str | os.PathLike[str],
+    *,
+    suite: Suite | None = None,
+    seed: int = 0,
+    sample_sizes: Mapping[str, int] | None = None,
+) -> bool:
+    """Whether ``evaluate`` with these arguments would find every record in ``store``.
+
+    Models without a file hash are never stored (their records are not reused).
+    """
+    if isinstance(store, (str, os.PathLike)):
+        store = Store(store)
+    model_info = encoder.provenance()
+    if model_info.get("sha256") is None:
+        return False
+    codes_table = encoder if isinstance(encoder, PrecomputedCodes) else None
+    dataset_info = _dataset_info(dataset, codes_table)
+    context = suite.active() if suite is not None else contextlib.nullcontext()
+    with context:
+        jobs = [_job(name, seed, sample_sizes, model_info, dataset_info) for name in _names(None)]
+    return all(store.has_ok(job.key) for job in jobs)
+
+
+def record_failure(
+    model: str,
+    dataset: str,
+    store: Store | str | os.PathLike[str],
+    message: str,
+    *,
+    suite: Suite | None = None,
+    seed: int = 0,
+    sample_sizes: Mapping[str, int] | None = None,
+) -> None:
+    """Error records for every metric of the active suite, when a model or data set could
+    not even be loaded: what a sweep leaves for a job that failed before evaluating.
+
+    The model is identified by its file's SHA-256 when the file can be read, else its spec.
+    """
+    from disbench.benchmark.datasets.paths import file_sha256
+
+    if isinstance(store, (str, os.PathLike)):
+        store = Store(store)
+    path = Path(model)
+    model_info = {
+        "spec": model,
+        "name": path.stem if path.suffix else model,
+        "sha256": file_sha256(path) if path.is_file() else None,
+        "options": {},
+    }
+    dataset_info = {"name": dataset, "fingerprint": None}
+    for name in _names(None):
+        job = _job(name, seed, sample_sizes, model_info, dataset_info)
+        store.write(
+            make_record(
+                model=model_info,
+                dataset=dataset_info,
+                metric=name,
+                metric_version=job.spec.version,
+                directions=job.spec.directions,
+                config={"suite": suite.name if suite else None, "gin": gin.config_str()},
+                params=job.params,
+                seed=seed,
+                error=message,
+            )
+        )
+
+
 def _names(metrics: Sequence[str] | str | None) -> list[str]:
     if metrics is None:
-        return default_metrics()
+        return active_metrics() or default_metrics()
     if isinstance(metrics, str):
         metrics = [name.strip() for name in metrics.split(",") if name.strip()]
     if not metrics:
@@ -277,12 +391,14 @@ def _dataset_info(
     names = codes_table.factor_names or tuple(
         f"factor_{k}" for k in range(codes_table.factors.shape[1])
     )
+    # The sample is its factor rows: codes of several models on the same rows share it.
+    digest = codes_table.factors_sha256
     return {
-        "name": codes_table.name,
+        "name": codes_table.dataset or f"factors@{digest[:8]}",
         "kind": "codes",
         "factor_names": list(names),
         "factor_sizes": [len(np.unique(column)) for column in codes_table.factors.T],
-        "fingerprint": codes_table.sha256,
+        "fingerprint": digest,
     }
 
 

@@ -86,7 +86,7 @@ class Store:
         """The record files in the store, in file-name order (temporary files excluded)."""
         if not self.root.is_dir():
             return []
-        return sorted(self.root.glob("*.json"))
+        return sorted(self.root.glob("*.json"), key=lambda path: path.name)
 
     def records(self) -> Iterator[dict[str, Any]]:
         """Every record in the store, in file-name order; ``StoreError`` on a bad file."""

@@ -104,3 +104,19 @@ def test_model_options_do_not_apply_to_codes(codes_file):
         load_encoder(codes_file, input_range=(0, 255))
     with pytest.raises(ValueError, match=r"weights apply to 'module:Class' or 'module:function'"):
         load_encoder(codes_file, weights="w.pt")
+
+
+def test_the_sample_is_named_by_its_dataset_member_or_its_factor_rows(codes_file, tmp_path):
+    with np.load(codes_file) as stored:
+        arrays = dict(stored)
+    other = tmp_path / "factorvae.npz"
+    np.savez(other, **{**arrays, "codes": arrays["codes"][:, ::-1]})
+    first, second = load_codes(codes_file), load_codes(other)
+    assert first.dataset is None
+    assert first.factors_sha256 == second.factors_sha256 != first.sha256
+    named = tmp_path / "named.npz"
+    np.savez(named, **arrays, dataset="shapes3d_sample")
+    assert load_codes(named).dataset == "shapes3d_sample"
+    np.savez(named, **arrays, dataset=np.array(["a", "b"]))
+    with pytest.raises(EncoderError, match="dataset must be one non-empty string"):
+        load_codes(named)
