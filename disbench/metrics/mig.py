@@ -29,8 +29,9 @@ from disbench.metrics.result import MetricResult
 #: MI estimators of the MI-gap metrics: discrete plug-in, Miller–Madow, and Ross's
 #: continuous–discrete kNN (codes not binned).
 GAP_ESTIMATORS = ("plugin", "miller_madow", "knn_cd")
-#: ``"factor"``: I(z_j; v_k) / H(v_k), the papers' normalisation; ``"none"``: nats.
-GAP_NORMALIZATIONS = ("factor", "none")
+#: ``"factor"``: I(z_j; v_k) / H(v_k), Chen et al.'s normalisation; ``"code"``:
+#: I(z_j; v_k) / H(z_j), Carbonneau et al.'s code's; ``"none"``: nats.
+GAP_NORMALIZATIONS = ("factor", "code", "none")
 
 
 def mig(
@@ -62,8 +63,10 @@ def mig(
         H(v_k) is corrected too), or Ross's continuous–discrete kNN estimator on the raw
         codes (no binning; ``num_bins`` and ``code_discretizer`` then apply to nothing but
         binned factors).
-    normalization : {"factor", "none"}, default="factor"
-        Divide each factor's gap by H(v_k) (the definition), or report it in nats.
+    normalization : {"factor", "code", "none"}, default="factor"
+        Divide each factor's gap by H(v_k) (the definition), divide each MI by the binned
+        code's entropy H(z_j) before taking the gap (Carbonneau et al.'s code), or report
+        the gap in nats.
     code_discretizer : {"histogram", "equal_width", "quantile", "unique"}, default="histogram"
         How codes are binned (``disbench.estimators.discretize``); ``"histogram"`` is
         disentanglement_lib's ``_histogram_discretize``.
@@ -98,9 +101,12 @@ def mig(
     skipped: it is left out of the mean and named in ``notes``. If every factor is
     single-valued the metric is undefined and ``ValueError`` is raised.
 
-    Only the per-factor normalisations are offered: dividing by H(v_k) rescales one factor's
-    gap without changing which code is best, whereas dividing each entry by the code's own
-    entropy would rank the codes by another criterion, a different metric.
+    Dividing by H(v_k) rescales one factor's gap without changing which code is best;
+    ``normalization="code"`` divides each entry by its code's entropy, which ranks the codes
+    by another criterion. It is what Carbonneau et al.'s implementation computes
+    (``get_mutual_information``: pyitlib's ``information_mutual_normalised(factor, code,
+    norm_factor='Y')``), so ``gin/carbonneau.gin`` selects it; a code with H(z_j) = 0 counts
+    0. It needs binned codes (not ``estimator="knn_cd"``).
 
     References
     ----------
@@ -137,8 +143,8 @@ def mig(
         "factor_discretizer": factor_discretizer,
         "n_neighbors": n_neighbors,
     }
-    check_choice(normalization, "normalization", GAP_NORMALIZATIONS)
-    mi, factor_entropy, skipped, _ = _information(
+    _check_normalization(normalization, estimator)
+    mi, factor_entropy, skipped, code_entropy = _information(
         codes,
         factors,
         metric="mig",
@@ -148,10 +154,14 @@ def mig(
         code_discretizer=code_discretizer,
         factor_discretizer=factor_discretizer,
         n_neighbors=n_neighbors,
+        code_entropy=normalization == "code",
     )
     kept = ~skipped
     gap = np.full(mi.shape[1], np.nan)
-    gap[kept] = top_two_gap(mi[:, kept], axis=0)
+    if normalization == "code":
+        gap[kept] = top_two_gap(_per_code(mi[:, kept], code_entropy), axis=0)
+    else:
+        gap[kept] = top_two_gap(mi[:, kept], axis=0)
     if normalization == "factor":
         gap[kept] /= factor_entropy[kept]
     return MetricResult(
@@ -169,12 +179,15 @@ def mig_sup(
     *,
     num_bins: int = 10,
     estimator: str = "plugin",
-    normalization: str = "factor",
+    normalization: str = "code",
     code_discretizer: str = "equal_width",
     factor_discretizer: str = "unique",
     n_neighbors: int = 3,
 ) -> MetricResult:
     """MIG-sup: per code, the normalised MI of its best factor minus that of its second.
+
+    Version 2: the default normalisation is the code's entropy, as in the reference code
+    (version 1 divided by the factor's entropy, from a wrong reading of that code).
 
     Parameters
     ----------
@@ -187,8 +200,9 @@ def mig_sup(
         Bins per code (and per factor with a binning ``factor_discretizer``).
     estimator : {"plugin", "miller_madow", "knn_cd"}, default="plugin"
         MI estimator, as in ``mig``.
-    normalization : {"factor", "none"}, default="factor"
-        Compare I(z_j; v_k) / H(v_k) across factors (the definition), or raw nats.
+    normalization : {"code", "factor", "none"}, default="code"
+        Compare I(z_j; v_k) / H(z_j) across factors (Carbonneau et al.'s code: for one code
+        this only rescales its gap), I(z_j; v_k) / H(v_k), or raw nats.
     code_discretizer : {"equal_width", "histogram", "quantile", "unique"}, default="equal_width"
         How codes are binned: ``"equal_width"`` is Carbonneau et al.'s ``minmax_scale`` then
         ``get_bin_index`` (``num_bins`` equal bins of [0, 1]).
@@ -206,11 +220,11 @@ def mig_sup(
 
     Notes
     -----
-    .. math:: \\mathrm{MIG\\text{-}sup} = \\frac{1}{D} \\sum_j \\left(
-              \\frac{I(z_j; v_{k^{(1)}})}{H(v_{k^{(1)}})}
-              - \\frac{I(z_j; v_{k^{(2)}})}{H(v_{k^{(2)}})} \\right)
+    .. math:: \\mathrm{MIG\\text{-}sup} = \\frac{1}{D} \\sum_j
+              \\frac{I(z_j; v_{k^{(1)}}) - I(z_j; v_{k^{(2)}})}{H(z_j)}
 
-    with k^(1), k^(2) the factors of largest and second-largest normalised MI with code j.
+    with k^(1), k^(2) the factors of largest and second-largest MI with code j, and H(z_j)
+    the plug-in entropy of the binned code (0 / 0 counts 0).
     It rewards modularity (each code about one factor) where MIG rewards compactness (each
     factor in one code): a factor copied into two codes keeps MIG-sup high and MIG at 0.
     A code that carries no information (e.g. a constant one) contributes a gap of 0 and
@@ -221,12 +235,13 @@ def mig_sup(
     ----------
     Z. Li et al. 2020, arXiv:2002.10549. M.-A. Carbonneau, J. Zaidi, J. Boilard, G. Gagnon,
     "Measuring disentanglement: a review of metrics", IEEE TNNLS 2022, arXiv:2012.09276, and
-    their code ubisoft/ubisoft-laforge-disentanglement-metrics, ``src/metrics/mig_sup.py``
-    (read from the published code, commit not pinned here): MI by
-    ``sklearn.metrics.mutual_info_score`` divided by the factor's entropy, codes
-    min-max scaled and cut into ``nb_bins = 10`` equal bins, the mean over codes of the
-    top-two gap over factors. The defaults reproduce it with ``continuous_factors=False``
-    (tests/metrics/test_mig.py re-implements that loop and agrees to 1e-12).
+    their code ubisoft/ubisoft-laforge-disentanglement-metrics @05d5667,
+    ``src/metrics/mig_sup.py`` with ``src/utils.py::get_mutual_information``: pyitlib's
+    ``information_mutual_normalised(factor, code, norm_factor='Y')``, the MI divided by the
+    code's entropy, codes min-max scaled and cut into ``nb_bins = 10`` equal bins, the mean
+    over codes of the top-two gap over factors. The defaults reproduce it with
+    ``continuous_factors=False`` (tests/metrics/test_mig.py re-implements that loop and
+    agrees to 1e-12).
 
     Known differences
     -----------------
@@ -259,8 +274,8 @@ def mig_sup(
         "factor_discretizer": factor_discretizer,
         "n_neighbors": n_neighbors,
     }
-    check_choice(normalization, "normalization", GAP_NORMALIZATIONS)
-    mi, factor_entropy, skipped, _ = _information(
+    _check_normalization(normalization, estimator)
+    mi, factor_entropy, skipped, code_entropy = _information(
         codes,
         factors,
         metric="mig_sup",
@@ -270,11 +285,14 @@ def mig_sup(
         code_discretizer=code_discretizer,
         factor_discretizer=factor_discretizer,
         n_neighbors=n_neighbors,
+        code_entropy=normalization == "code",
     )
     kept = ~skipped
     matrix = mi[:, kept]
     if normalization == "factor":
         matrix = matrix / factor_entropy[kept]
+    elif normalization == "code":
+        matrix = _per_code(matrix, code_entropy)
     gap = top_two_gap(matrix, axis=1)
     return MetricResult(
         name="mig_sup",
@@ -283,6 +301,22 @@ def mig_sup(
         params=params,
         notes=skipped_factor_notes(skipped),
     )
+
+
+def _check_normalization(normalization: str, estimator: str) -> None:
+    check_choice(normalization, "normalization", GAP_NORMALIZATIONS)
+    if normalization == "code" and estimator == "knn_cd":
+        raise ValueError(
+            "normalization='code' divides by the entropy of the binned code, which the "
+            "kNN estimator does not bin; use estimator='plugin', or normalization='factor'"
+        )
+
+
+def _per_code(mi: np.ndarray, code_entropy: np.ndarray | None) -> np.ndarray:
+    """I(z_j; v_k) / H(z_j); a code with H(z_j) = 0 (one bin) has MI 0 and counts 0."""
+    assert code_entropy is not None
+    scale = code_entropy[:, None]
+    return np.divide(mi, scale, out=np.zeros_like(mi), where=scale > 0)
 
 
 def _information(

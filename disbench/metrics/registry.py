@@ -111,6 +111,7 @@ _SPECS = (
         ("mig_sup",),
         "Li et al. 2020, arXiv:2002.10549; Carbonneau et al. 2022",
         _TRAIN,
+        version=2,  # normalised by the code's entropy, as the reference code is
     ),
     MetricSpec(
         "jemmig",

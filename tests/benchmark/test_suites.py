@@ -87,7 +87,7 @@ CARBONNEAU = {
             "code_discretizer": "equal_width",
             "factor_discretizer": "equal_width",
             "estimator": "plugin",
-            "normalization": "factor",
+            "normalization": "code",
         }
         for name in ("mig", "mig_sup")
     },

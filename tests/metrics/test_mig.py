@@ -46,22 +46,39 @@ def dlib_compute_mig(mus_train, ys_train):
     return np.mean(np.divide(sorted_m[0, :] - sorted_m[1, :], entropy_[:])), m, entropy_
 
 
-def carbonneau_mig_sup(factors, codes, nb_bins=10):
-    """ubisoft-laforge-disentanglement-metrics src/metrics/mig_sup.py with
-    continuous_factors=False: codes min-max scaled, get_bin_index, MI / get_entropy(factor)."""
+def carbonneau_information(factors, codes, nb_bins=10):
+    """ubisoft-laforge-disentanglement-metrics @05d5667 with continuous_factors=False: codes
+    min-max scaled, get_bin_index, then utils.get_mutual_information, pyitlib's
+    information_mutual_normalised(factor, code, norm_factor='Y') = I(v; z) / H(z)."""
     codes = minmax_scale(codes)
     codes = np.digitize(codes, np.linspace(0, 1, nb_bins + 1)[:-1], right=False)
     mi_matrix = np.zeros((factors.shape[1], codes.shape[1]))
     for f_idx in range(factors.shape[1]):
-        counts = np.unique(factors[:, f_idx], return_counts=True)[1]
         for c_idx in range(codes.shape[1]):
+            counts = np.unique(codes[:, c_idx], return_counts=True)[1]
             mi = mutual_info_score(factors[:, f_idx], codes[:, c_idx])
             mi_matrix[f_idx, c_idx] = mi / scipy.stats.entropy(counts)
+    return mi_matrix
+
+
+def carbonneau_mig_sup(factors, codes, nb_bins=10):
+    """src/metrics/mig_sup.py: per code, the top-two gap over factors, averaged."""
+    mi_matrix = carbonneau_information(factors, codes, nb_bins)
     sum_gap = 0
     for c_idx in range(codes.shape[1]):
         mi_c = np.sort(mi_matrix[:, c_idx])
         sum_gap += mi_c[-1] - mi_c[-2]
     return sum_gap / codes.shape[1]
+
+
+def carbonneau_mig(factors, codes, nb_bins=10):
+    """src/metrics/mig.py: per factor, the top-two gap over codes, averaged."""
+    mi_matrix = carbonneau_information(factors, codes, nb_bins)
+    sum_gap = 0
+    for f_idx in range(factors.shape[1]):
+        mi_f = np.sort(mi_matrix[f_idx, :])
+        sum_gap += mi_f[-1] - mi_f[-2]
+    return sum_gap / factors.shape[1]
 
 
 def grid(sizes):
@@ -275,9 +292,11 @@ def test_bad_input_is_refused_with_a_clear_message(rng):
     ):
         mig(codes, factors, estimator="ksg")
     with pytest.raises(
-        ValueError, match="normalization must be one of 'factor', 'none'; got 'code'"
+        ValueError, match="normalization must be one of 'factor', 'code', 'none'; got 'h'"
     ):
-        mig_sup(codes, factors, normalization="code")
+        mig_sup(codes, factors, normalization="h")
+    with pytest.raises(ValueError, match="normalization='code' divides by the entropy"):
+        mig(codes, factors, normalization="code", estimator="knn_cd")
     with pytest.raises(ValueError, match="num_bins must be an integer >= 1; got 0"):
         mig(codes, factors, num_bins=0)
     with pytest.raises(ValueError, match="code_discretizer must be one of"):
@@ -291,7 +310,7 @@ def test_bad_input_is_refused_with_a_clear_message(rng):
 
 def test_mig_sup_hand_case():
     codes, factors = hand_case()
-    result = mig_sup(codes, factors)
+    result = mig_sup(codes, factors, normalization="factor", code_discretizer="unique")
     # z0: (I00 - I01) / log 2 = 1/2; z1: 1 - 0; z2: knows nothing.
     np.testing.assert_allclose(result.arrays["gap"], [0.5, 1.0, 0.0], atol=1e-12)
     assert result["mig_sup"] == pytest.approx(0.5, abs=1e-12)
@@ -305,6 +324,11 @@ def test_mig_sup_matches_carbonneau_et_al(rng):
     codes += 0.05 * rng.normal(size=codes.shape)
     expected = carbonneau_mig_sup(factors, codes)
     assert mig_sup(codes, factors)["mig_sup"] == pytest.approx(expected, abs=1e-12)
+    # and their MIG: the same code-normalised matrix, gaps over codes
+    carbonneau = {"num_bins": 10, "code_discretizer": "equal_width", "normalization": "code"}
+    assert mig(codes, factors, **carbonneau)["mig"] == pytest.approx(
+        carbonneau_mig(factors, codes), abs=1e-12
+    )
 
 
 def test_mig_sup_matches_carbonneau_et_al_on_real_shapes3d_codes(shapes3d):
@@ -315,7 +339,7 @@ def test_mig_sup_matches_carbonneau_et_al_on_real_shapes3d_codes(shapes3d):
     assert result["mig_sup"] == pytest.approx(
         carbonneau_mig_sup(real_factors, real_codes), abs=1e-12
     )
-    assert result["mig_sup"] == pytest.approx(0.5023564064, abs=1e-9)
+    assert result["mig_sup"] == pytest.approx(0.5022964474, abs=1e-9)
 
 
 def test_mig_sup_identity_codes_score_one():
@@ -328,11 +352,14 @@ def test_mig_sup_identity_codes_score_one():
     factors = grid((10, 8, 5, 3))
     result = mig_sup(synthetic.identity_codes(factors), factors)
     assert result["mig_sup"] == pytest.approx(1.0, abs=1e-12)
-    # The 12-valued factor of synthetic.SIZES loses information in 10 bins.
+    # The 12-valued factor of synthetic.SIZES loses information in 10 bins; the binned code
+    # is still a function of the factor, so I / H(code) stays 1 while I / H(factor) drops.
     twelve = grid(synthetic.SIZES)
     gap = mig_sup(synthetic.identity_codes(twelve), twelve).arrays["gap"]
-    np.testing.assert_allclose(gap[:3], 1.0, atol=1e-12)
-    assert gap[3] < 0.95
+    np.testing.assert_allclose(gap, 1.0, atol=1e-12)
+    by_factor = mig_sup(synthetic.identity_codes(twelve), twelve, normalization="factor")
+    np.testing.assert_allclose(by_factor.arrays["gap"][:3], 1.0, atol=1e-12)
+    assert by_factor.arrays["gap"][3] < 0.95
 
 
 def test_mig_sup_random_codes_score_about_zero(rng):
