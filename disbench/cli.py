@@ -217,6 +217,8 @@ def _sweep(args: argparse.Namespace) -> int:
     from disbench.benchmark.sweep import FAILED, load_sweep, run_sweep
 
     extra = [_read_text(path) for path in args.gin_file] + args.gin_param
+    if args.scheduler and args.executor != "dask":
+        raise ValueError("--scheduler is a Dask scheduler's address; add --executor dask")
     sweep = load_sweep(args.sweep, extra, store=args.store)
     if args.dry_run:
         for job in sweep.jobs:
@@ -230,6 +232,7 @@ def _sweep(args: argparse.Namespace) -> int:
         time_minutes=args.slurm_time,
         gpus_per_node=args.slurm_gpus,
         cpus_per_task=args.slurm_cpus,
+        mem_gb=args.slurm_mem,
         cluster=args.slurm_cluster,
     )
     summary = run_sweep(
@@ -278,6 +281,7 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
     slurm.add_argument("--slurm-time", type=int, default=60, help="minutes per job (default 60)")
     slurm.add_argument("--slurm-gpus", type=int, default=0, help="GPUs per job (default 0)")
     slurm.add_argument("--slurm-cpus", type=int, default=4, help="CPUs per job (default 4)")
+    slurm.add_argument("--slurm-mem", type=float, help="memory per job in GB (default: Slurm's)")
     slurm.add_argument("--slurm-folder", default="disbench-slurm", help="submitit's log folder")
     slurm.add_argument(
         "--slurm-cluster",

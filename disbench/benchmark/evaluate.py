@@ -252,7 +252,12 @@ def _evaluate(
         except (ValueError, TypeError, RuntimeError, OSError) as error:
             for job in pending:
                 fail(job, f"extraction failed: {error}", {"plan": plan_seconds})
-            raise
+            partial = pd.DataFrame(rows, columns=list(COLUMNS))
+            raise EvaluationError(
+                f"extraction failed, so {len(pending)} of {len(jobs)} metrics could not be "
+                f"computed: {error}",
+                partial,
+            ) from error
         extraction_seconds = time.perf_counter() - start
 
         for job, codes in zip(pending, observed, strict=True):
@@ -260,8 +265,11 @@ def _evaluate(
             start = time.perf_counter()
             try:
                 result = _compute(job, codes, sampler)
-            except (ValueError, TypeError, ArithmeticError) as error:
+            except (ValueError, TypeError, ArithmeticError) as error:  # bad data or options
                 fail(job, str(error), timings)
+                continue
+            except Exception as error:  # recorded and reported; the other metrics go on
+                fail(job, f"{type(error).__name__}: {error}", timings)
                 continue
             timings["compute"] = time.perf_counter() - start
             record(job, timings, result)

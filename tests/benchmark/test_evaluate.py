@@ -138,7 +138,7 @@ def test_a_gin_binding_changes_the_number_and_the_record(toy, model, tmp_path):
 def test_an_encoder_that_returns_nan_fails_with_error_records_only(toy, tmp_path):
     save_nan_encoder(tmp_path / "nan.pt")
     store = Store(tmp_path / "store")
-    with pytest.raises(ExtractionError, match="code dimensions 1"):
+    with pytest.raises(EvaluationError, match="code dimensions 1") as failed:
         evaluate(
             str(tmp_path / "nan.pt"),
             toy,
@@ -147,6 +147,8 @@ def test_an_encoder_that_returns_nan_fails_with_error_records_only(toy, tmp_path
             cache=False,
             sample_sizes=SIZES,
         )
+    assert isinstance(failed.value.__cause__, ExtractionError)
+    assert failed.value.partial.empty
     records = list(store.records())
     assert sorted(r["metric"]["name"] for r in records) == ["mig", "sap"]
     assert all(r["status"] == "error" and r["scores"] == {} for r in records)
