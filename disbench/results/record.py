@@ -12,6 +12,7 @@ Records are plain JSON: NaN (a skipped factor in a per-factor array) is written 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -79,13 +80,19 @@ def record_key(
 
 def environment(device: str | None = None) -> dict[str, Any]:
     """Versions of Python and the numerical libraries, and the device that computed."""
+    return {"python": platform.python_version(), "packages": dict(_versions()), "device": device}
+
+
+@functools.cache
+def _versions() -> dict[str, str | None]:
+    """The installed versions, looked up once per process (a few ms per lookup)."""
     packages = {}
     for name in ("disbench", "torch", "numpy", "scipy", "scikit-learn"):
         try:
             packages[name] = version(name)
         except PackageNotFoundError:
             packages[name] = None
-    return {"python": platform.python_version(), "packages": packages, "device": device}
+    return packages
 
 
 def make_record(
