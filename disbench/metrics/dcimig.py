@@ -79,18 +79,15 @@ def dcimig(
     A. Sepliarskaia et al. 2019, arXiv:1910.05587, section 5. M.-A. Carbonneau et al.,
     "Measuring disentanglement: a review of metrics", IEEE TNNLS 2022, arXiv:2012.09276, and
     their code ubisoft/ubisoft-laforge-disentanglement-metrics, ``src/metrics/dcimig.py``
-    (read from the published code, commit not pinned here): unnormalised MI by
-    ``sklearn.metrics.mutual_info_score`` on codes min-max scaled into ``nb_bins = 10``
-    equal bins; per code the gap replaces the best entry and the others are zeroed; the sum
+    @05d5667: unnormalised MI by pyitlib's ``information_mutual``
+    (``utils.get_mutual_information(..., normalize=False)``) on codes min-max scaled into
+    ``nb_bins = 10`` equal bins; per code the gap replaces the best entry and the others are zeroed; the sum
     over factors of the column maxima, divided by the sum of the factor entropies.
 
     Known differences
     -----------------
-    - Units. As recalled (not re-checked against a pinned commit), Carbonneau et al.'s code
-      may take the factor entropies with pyitlib's ``drv.entropy`` (base 2) while the MI is
-      sklearn's (nats); its score would then be ln 2 ~ 0.693 times the ratio of the paper,
-      and a perfect code would score 0.693. Here both are in nats and a perfect code
-      scores 1.
+    - Units: none. Their MI and factor entropies are both pyitlib's, in bits; here both
+      are in nats. The ratio is unit-free, so the scores agree and a perfect code scores 1.
     - Carbonneau et al.'s function bins the factors by default (``continuous_factors=True``);
       ``factor_discretizer="equal_width"`` does that here. Their loop fails for a single
       factor (no second entry); here the gap is the MI itself.

@@ -91,19 +91,16 @@ def jemmig(
     K. Do, T. Tran 2020, arXiv:1908.09961, section 5 (JEMMIG, normalised by
     H(v_k) + log(#bins)). M.-A. Carbonneau et al., "Measuring disentanglement: a review of
     metrics", IEEE TNNLS 2022, arXiv:2012.09276, and their code
-    ubisoft/ubisoft-laforge-disentanglement-metrics, ``src/metrics/jemmig.py`` (read from
-    the published code, commit not pinned here): codes min-max scaled into ``nb_bins = 10``
-    equal bins, MI by ``sklearn.metrics.mutual_info_score``, best code by MI, the score
-    reported as ``1 - JEMMIG``.
+    ubisoft/ubisoft-laforge-disentanglement-metrics @05d5667, ``src/metrics/jemmig.py``:
+    codes min-max scaled into ``nb_bins = 10`` equal bins, MI by pyitlib's
+    ``information_mutual`` (``utils.get_mutual_information(..., normalize=False)``), best
+    code by MI, the score reported as ``1 - JEMMIG``.
 
     Known differences
     -----------------
-    - Units. As recalled (not re-checked against a pinned commit), Carbonneau et al.'s code
-      takes the joint entropy from pyitlib's ``drv.entropy_joint`` (base 2, bits) and the
-      normaliser as ``get_entropy(factor)`` (nats) plus ``np.log2(nb_bins)`` (bits), while
-      the MI is sklearn's (nats). Here every term is in nats, as the paper's ratio requires
-      (the ratio is then unit-free). Their numbers can differ from these where their units
-      are mixed; a perfect code scores 1 in both.
+    - Units: none. Their terms are all pyitlib's, in bits (MI, ``entropy_joint`` of the
+      factor and the code, the normaliser ``entropy_joint(factor) + log2(nb_bins)``); here
+      all are in nats. The ratio is unit-free, so the scores agree.
     - Their best code is the last of ``np.argsort`` among exact MI ties, here the first;
       this matters only for tied codes of different entropy.
     - Carbonneau et al.'s function bins the factors by default (``continuous_factors=True``);
