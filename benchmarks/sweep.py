@@ -83,9 +83,13 @@ def back_to_back(sweep: Sweep) -> tuple[float, list[float]]:
     return time.perf_counter() - start, seconds
 
 
-def swept(sweep: Sweep, executor: str, workers: int) -> tuple[float, list[float]]:
+def swept(
+    sweep: Sweep, executor: str, workers: int | None, scheduler: str | None = None
+) -> tuple[float, list[float]]:
     start = time.perf_counter()
-    summary = run_sweep(sweep, executor=executor, workers=workers, progress=False)
+    summary = run_sweep(
+        sweep, executor=executor, workers=workers, scheduler=scheduler, progress=False
+    )
     seconds = time.perf_counter() - start
     if summary.count(DONE) != len(sweep.jobs):
         raise SystemExit(f"{executor} x {workers}: {summary}")
@@ -133,6 +137,29 @@ def measure(args: argparse.Namespace, work: Path) -> None:
                     "speedup": reference / seconds,
                 }
             )
+
+    # A cluster already running (what --scheduler reaches): started and its worker's
+    # imports done before the clock starts, so only the hand-out is measured.
+    from distributed import Client
+
+    from disbench.benchmark.executors import _local_cluster
+
+    running = fresh(work, path, "dask-running")  # before the workers start: they inherit it
+    with _local_cluster(1) as cluster, Client(cluster) as client:
+        client.run(lambda: __import__("disbench.benchmark.sweep"))
+        seconds, job_seconds = swept(running, "dask", None, cluster.scheduler_address)
+    rows.append(
+        {
+            "executor": "dask (running scheduler)",
+            "workers": 1,
+            "seconds": seconds,
+            "job_seconds": job_seconds,
+            "job_mean": sum(job_seconds) / len(job_seconds),
+            "ratio": seconds / reference,
+            "overhead": seconds / reference - 1,
+            "speedup": reference / seconds,
+        }
+    )
 
     mean = sum(per_job) / len(per_job)
     print()
