@@ -81,8 +81,9 @@ def dcimig(
     their code ubisoft/ubisoft-laforge-disentanglement-metrics, ``src/metrics/dcimig.py``
     @05d5667: unnormalised MI by pyitlib's ``information_mutual``
     (``utils.get_mutual_information(..., normalize=False)``) on codes min-max scaled into
-    ``nb_bins = 10`` equal bins; per code the gap replaces the best entry and the others are zeroed; the sum
-    over factors of the column maxima, divided by the sum of the factor entropies.
+    ``nb_bins = 10`` equal bins; per code the gap replaces the best entry and the others
+    are zeroed; the sum over factors of the column maxima, divided by the sum of the factor
+    entropies.
 
     Known differences
     -----------------

@@ -143,27 +143,10 @@ def mig(
         "factor_discretizer": factor_discretizer,
         "n_neighbors": n_neighbors,
     }
-    _check_normalization(normalization, estimator)
-    mi, factor_entropy, skipped, code_entropy = _information(
-        codes,
-        factors,
-        metric="mig",
-        estimators=GAP_ESTIMATORS,
-        num_bins=num_bins,
-        estimator=estimator,
-        code_discretizer=code_discretizer,
-        factor_discretizer=factor_discretizer,
-        n_neighbors=n_neighbors,
-        code_entropy=normalization == "code",
-    )
+    mi, factor_entropy, skipped, matrix = _normalized_information(codes, factors, "mig", params)
     kept = ~skipped
     gap = np.full(mi.shape[1], np.nan)
-    if normalization == "code":
-        gap[kept] = top_two_gap(_per_code(mi[:, kept], code_entropy), axis=0)
-    else:
-        gap[kept] = top_two_gap(mi[:, kept], axis=0)
-    if normalization == "factor":
-        gap[kept] /= factor_entropy[kept]
+    gap[kept] = top_two_gap(matrix, axis=0)
     return MetricResult(
         name="mig",
         scores={"mig": float(np.mean(gap[kept]))},
@@ -274,25 +257,7 @@ def mig_sup(
         "factor_discretizer": factor_discretizer,
         "n_neighbors": n_neighbors,
     }
-    _check_normalization(normalization, estimator)
-    mi, factor_entropy, skipped, code_entropy = _information(
-        codes,
-        factors,
-        metric="mig_sup",
-        estimators=GAP_ESTIMATORS,
-        num_bins=num_bins,
-        estimator=estimator,
-        code_discretizer=code_discretizer,
-        factor_discretizer=factor_discretizer,
-        n_neighbors=n_neighbors,
-        code_entropy=normalization == "code",
-    )
-    kept = ~skipped
-    matrix = mi[:, kept]
-    if normalization == "factor":
-        matrix = matrix / factor_entropy[kept]
-    elif normalization == "code":
-        matrix = _per_code(matrix, code_entropy)
+    mi, factor_entropy, skipped, matrix = _normalized_information(codes, factors, "mig_sup", params)
     gap = top_two_gap(matrix, axis=1)
     return MetricResult(
         name="mig_sup",
@@ -303,20 +268,35 @@ def mig_sup(
     )
 
 
-def _check_normalization(normalization: str, estimator: str) -> None:
+def _normalized_information(
+    codes: Any, factors: Any, metric: str, params: dict[str, Any]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``_information`` for an MI-gap metric, plus the MI of the factors kept, normalised
+    as ``params["normalization"]`` says: / H(v_k), / H(z_j) (a code with H = 0, which has
+    MI 0, counts 0), or in nats."""
+    normalization = params["normalization"]
     check_choice(normalization, "normalization", GAP_NORMALIZATIONS)
-    if normalization == "code" and estimator == "knn_cd":
+    if normalization == "code" and params["estimator"] == "knn_cd":
         raise ValueError(
             "normalization='code' divides by the entropy of the binned code, which the "
             "kNN estimator does not bin; use estimator='plugin', or normalization='factor'"
         )
-
-
-def _per_code(mi: np.ndarray, code_entropy: np.ndarray | None) -> np.ndarray:
-    """I(z_j; v_k) / H(z_j); a code with H(z_j) = 0 (one bin) has MI 0 and counts 0."""
-    assert code_entropy is not None
-    scale = code_entropy[:, None]
-    return np.divide(mi, scale, out=np.zeros_like(mi), where=scale > 0)
+    mi, factor_entropy, skipped, code_entropy = _information(
+        codes,
+        factors,
+        metric=metric,
+        estimators=GAP_ESTIMATORS,
+        code_entropy=normalization == "code",
+        **{key: value for key, value in params.items() if key != "normalization"},
+    )
+    matrix = mi[:, ~skipped]
+    if normalization == "factor":
+        matrix = matrix / factor_entropy[~skipped]
+    elif normalization == "code":
+        assert code_entropy is not None
+        scale = code_entropy[:, None]
+        matrix = np.divide(matrix, scale, out=np.zeros_like(matrix), where=scale > 0)
+    return mi, factor_entropy, skipped, matrix
 
 
 def _information(
