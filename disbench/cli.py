@@ -186,7 +186,7 @@ def _compare(args: argparse.Namespace) -> int:
     if args.plot:
         from disbench.results.plots import write_plots
 
-        for path in write_plots(store, args.plot, **filters):
+        for path in write_plots(store, args.plot, frame=frame, **filters):
             print(f"plot: {path}", file=sys.stderr)
     if len(errors):
         print(

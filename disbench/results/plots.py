@@ -394,6 +394,7 @@ def write_plots(
     datasets: Sequence[str] | None = None,
     metrics: Sequence[str] | None = None,
     models: Sequence[str] | None = None,
+    frame: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Draw and save the figures of a store, per data set (``disbench compare --plot``).
 
@@ -406,6 +407,9 @@ def write_plots(
     datasets, metrics, models : sequence of str, default=None
         Filters as in ``disbench.results.tables.select`` (a metric, or one score as
         ``dci.completeness``); None keeps all. ``ValueError`` when one matches nothing.
+    frame : pandas.DataFrame, optional
+        ``disbench.results.load(store)`` when the caller has it already (the store is then
+        read only for the MI matrices' records).
 
     Returns
     -------
@@ -430,7 +434,8 @@ def write_plots(
     ValueError: no scores to plot: the store ... holds none
     """
     store = store if isinstance(store, Store) else Store(store)
-    frame = load(store)
+    if frame is None:
+        frame = load(store)
     if not len(frame):
         raise ValueError(f"no scores to plot: the store {store.root} holds none")
     # select raises when a filter, or the filters together, match nothing
